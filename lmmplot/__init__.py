@@ -1,0 +1,5 @@
+"""lmmplot: lme4's linear mixed models in Python, with broom.mixed's tidiers and plotnine figures."""
+from .model import LinearMixedModel, lmer
+from .tidiers import augment, glance, tidy
+
+__all__ = ["LinearMixedModel", "augment", "glance", "lmer", "tidy"]

@@ -1,0 +1,28 @@
+"""The course's datasets, shipped inside the package."""
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+from .errors import DataError
+
+
+def list_datasets() -> list[str]:
+    """Names of the datasets :func:`load_dataset` knows."""
+    files = resources.files("lmmplot").joinpath("data").iterdir()
+    return sorted(f.name[:-4] for f in files if f.name.endswith(".csv"))
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """One of the course's datasets as a data frame (a fresh copy each call).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_datasets`, e.g. ``"sleepstudy"`` or ``"dragons"``.
+    """
+    if name not in list_datasets():
+        raise DataError(f"no dataset {name!r}; choose one of {list_datasets()}")
+    with resources.files("lmmplot").joinpath("data", f"{name}.csv").open("r") as fh:
+        return pd.read_csv(fh)

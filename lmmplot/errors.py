@@ -1,0 +1,29 @@
+"""The exceptions and warnings lmmplot raises, one family for the whole package."""
+
+
+class LmmplotError(Exception):
+    """Base class of every error lmmplot raises on purpose."""
+
+
+class FormulaError(LmmplotError, ValueError):
+    """The model formula cannot be read or does not describe a mixed model."""
+
+
+class DataError(LmmplotError, ValueError):
+    """The data do not fit the formula (missing column, wrong type, bad values)."""
+
+
+class ArgumentTypeError(LmmplotError, TypeError):
+    """An argument is of the wrong type (formula not a string, data not a data frame ...)."""
+
+
+class LmmplotWarning(UserWarning):
+    """Base class of lmmplot's warnings."""
+
+
+class ConvergenceWarning(LmmplotWarning):
+    """The optimizer's result fails lme4's convergence checks, or the fit is singular."""
+
+
+class MissingDataWarning(LmmplotWarning):
+    """Rows with missing values were dropped before fitting."""

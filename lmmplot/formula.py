@@ -1,0 +1,203 @@
+"""lme4 formula syntax: split the random-effects bars off and expand them.
+
+The fixed part and each bar's left-hand side stay formula strings that formulaic
+materializes; this module never sees data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from formulaic import Formula
+
+from .errors import ArgumentTypeError, FormulaError
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+@dataclass(frozen=True)
+class RandomTermSpec:
+    """One bar ``(expr | group)`` after expansion: a correlated block of effects.
+
+    Attributes
+    ----------
+    expr : str
+        The right-hand side formulaic materializes for the per-observation rows.
+    group : str
+        The grouping factor as lme4 names it (``Subject``, ``doctor:hospital``).
+    group_vars : tuple of str
+        The columns whose interaction forms the grouping factor.
+    source : str
+        The bar as the user wrote it, for error messages.
+    """
+
+    expr: str
+    group: str
+    group_vars: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """An lme4 formula split into response, fixed part and random terms."""
+
+    text: str
+    response: str
+    fixed: str
+    random: tuple[RandomTermSpec, ...]
+
+
+def _split_top(text: str, seps: str) -> list[tuple[str, str]]:
+    """Split ``text`` at separators outside brackets and quotes.
+
+    Returns pairs (separator before the piece, piece); the first separator is ''.
+    """
+    pieces, depth, quote, start, sep = [], 0, None, 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                raise FormulaError(f"unbalanced ')' at position {i + 1} in {text!r}")
+        elif depth == 0 and ch in seps:
+            # '**' is a power, not two products; a sign after an operator is unary
+            if ch == "*" and (text[i - 1 : i] == "*" or text[i + 1 : i + 2] == "*"):
+                continue
+            pieces.append((sep, text[start:i]))
+            sep, start = ch, i + 1
+    if depth != 0:
+        raise FormulaError(f"unbalanced '(' in {text!r}")
+    if quote:
+        raise FormulaError(f"unclosed quote in {text!r}")
+    pieces.append((sep, text[start:]))
+    return pieces
+
+
+def _strip_parens(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _matching(text) == len(text) - 1:
+        text = text[1:-1].strip()
+    return text
+
+
+def _matching(text: str) -> int:
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch in _OPEN
+        depth -= ch in _CLOSE
+        if depth == 0:
+            return i
+    return -1
+
+
+def _find_bar(inner: str) -> tuple[int, int] | None:
+    """Position and width of the top-level '|' or '||' in a bar's inside."""
+    depth = 0
+    for i, ch in enumerate(inner):
+        depth += ch in _OPEN
+        depth -= ch in _CLOSE
+        if depth == 0 and ch == "|":
+            return i, 2 if inner[i + 1 : i + 2] == "|" else 1
+    return None
+
+
+def _grouping(group: str, source: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Expand a grouping expression: ``a/b`` is ``a`` and ``b:a`` (lme4's names)."""
+    group = _strip_parens(group)
+    if not group:
+        raise FormulaError(f"random term {source} has no grouping factor after '|'")
+    nested = [_strip_parens(part) for _, part in _split_top(group, "/")]
+    out, outer = [], []
+    for part in nested:
+        vars_ = [_strip_parens(v) for _, v in _split_top(part, ":")]
+        if any(not v or not _is_name(v) for v in vars_):
+            raise FormulaError(
+                f"grouping factor {part!r} in {source} must be column names joined by ':' or '/'"
+            )
+        outer = vars_ + outer if outer else vars_
+        out.append((":".join(outer), tuple(outer)))
+    return out
+
+
+def _is_name(text: str) -> bool:
+    return text.isidentifier() or (text.startswith("`") and text.endswith("`") and len(text) > 2)
+
+
+def _uncorrelated(expr: str, source: str) -> list[str]:
+    """lme4's ``||``: the intercept and each term become blocks of their own."""
+    try:
+        parsed = Formula(expr)
+    except Exception as exc:  # formulaic raises several types
+        raise FormulaError(f"cannot read {expr!r} in {source}: {exc}") from None
+    out = []
+    for term in parsed:
+        name = str(term)
+        out.append("1" if name == "1" else f"0 + {name}")
+    return out
+
+
+def parse_formula(formula: str) -> ParsedFormula:
+    """Split an lme4 formula into response, fixed part and expanded random terms.
+
+    Parameters
+    ----------
+    formula : str
+        For example ``"Reaction ~ Days + (1 + Days | Subject)"``.
+
+    Returns
+    -------
+    ParsedFormula
+    """
+    if not isinstance(formula, str):
+        raise ArgumentTypeError(
+            f"formula must be a string such as 'y ~ x + (1|g)', not {type(formula).__name__}"
+        )
+    sides = _split_top(formula, "~")
+    if len(sides) != 2:
+        raise FormulaError(f"formula {formula!r} needs exactly one '~' between response and terms")
+    response, rhs = sides[0][1].strip(), sides[1][1].strip()
+    if not response:
+        raise FormulaError(f"formula {formula!r} has no response on the left of '~'")
+    if not rhs:
+        raise FormulaError(f"formula {formula!r} has no terms on the right of '~'")
+    fixed, random = [], []
+    for sign, piece in _split_top(rhs, "+-"):
+        piece = piece.strip()
+        if not piece:
+            if sign == "-" or not fixed and not random:
+                continue  # a leading unary sign
+            raise FormulaError(f"empty term after {sign!r} in {formula!r}")
+        inner = _strip_parens(piece) if piece.startswith("(") else None
+        bar = _find_bar(inner) if inner is not None else None
+        if bar is None:
+            if "|" in piece:
+                raise FormulaError(f"a random term must be in parentheses, as (1 | g): {piece!r}")
+            fixed.append(f"{sign} {piece}" if sign else piece)
+            continue
+        if sign == "-":
+            raise FormulaError(f"random term {piece} cannot be subtracted")
+        at, width = bar
+        expr, group = inner[:at].strip(), inner[at + width :].strip()
+        if not expr:
+            raise FormulaError(f"random term {piece} has nothing before '|' (write (1 | g))")
+        exprs = _uncorrelated(expr, piece) if width == 2 else [expr]
+        for grp_name, grp_vars in _grouping(group, piece):
+            random.extend(RandomTermSpec(e, grp_name, grp_vars, piece) for e in exprs)
+    fixed_text = " ".join(fixed).strip()
+    if fixed_text.startswith("+"):
+        fixed_text = fixed_text[1:].strip()
+    if not fixed_text:
+        fixed_text = "1"
+    elif fixed_text.startswith("-"):
+        fixed_text = "1 " + fixed_text
+    if not random:
+        raise FormulaError(
+            f"formula {formula!r} has no random-effects term such as (1 | group); "
+            "use lmmplot.lm for a model without random effects"
+        )
+    return ParsedFormula(formula, response, fixed_text, tuple(random))

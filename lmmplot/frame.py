@@ -1,0 +1,203 @@
+"""From a formula and a data frame to the numbers a fit needs, with the user's errors caught."""
+from __future__ import annotations
+
+import difflib
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, ModelSpec, model_matrix
+
+from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
+from .formula import ParsedFormula
+from .names import coef_name
+from .terms import RandomTerm, check_identifiable, group_codes, label, lme4_order
+
+
+@dataclass
+class FixedDesign:
+    """The response and fixed-effects matrix of a model, and how to rebuild X for new data."""
+
+    y: np.ndarray
+    X: np.ndarray
+    columns: list[str]
+    spec: ModelSpec
+    keep: np.ndarray  # which of the spec's columns survive the rank check
+    dropped: list[str]
+
+    def new_X(self, data: pd.DataFrame) -> np.ndarray:
+        """X for new rows, encoded exactly as the training data were."""
+        mm = _materialize(self.spec, data, "the fixed effects")
+        return np.asarray(mm, dtype=float)[:, self.keep]
+
+
+def as_pandas(data, what: str = "data") -> pd.DataFrame:
+    """The caller's data as a pandas data frame (polars frames are converted)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if type(data).__module__.split(".")[0] == "polars" and hasattr(data, "to_pandas"):
+        return data.to_pandas()
+    raise ArgumentTypeError(f"{what} must be a pandas or polars DataFrame, not {type(data).__name__}")
+
+
+def required_columns(parsed: ParsedFormula) -> dict[str, str]:
+    """Every column the formula uses, mapped to the part of the formula that uses it."""
+    used: dict[str, str] = {}
+    for part, text in [(parsed.response, parsed.response), (parsed.fixed, parsed.fixed)]:
+        for name in _variables(text, part):
+            used.setdefault(name, part)
+    for term in parsed.random:
+        for name in _variables(term.expr, term.source):
+            used.setdefault(name, term.source)
+        for name in term.group_vars:
+            used.setdefault(name.strip("`"), term.source)
+    return used
+
+
+def _variables(text: str, where: str) -> set[str]:
+    try:
+        return set(Formula(text).required_variables)
+    except Exception as exc:  # formulaic raises several types
+        raise FormulaError(f"cannot read {where!r}: {exc}") from None
+
+
+def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check the columns exist and drop rows with missing values, with a warning."""
+    if data.shape[0] == 0:
+        raise DataError("data has no rows")
+    used = required_columns(parsed)
+    for name, where in used.items():
+        if name not in data.columns:
+            hint = difflib.get_close_matches(name, [str(c) for c in data.columns], n=1)
+            near = f"; did you mean {hint[0]!r}?" if hint else f"; the columns are {list(data.columns)}"
+            raise DataError(f"column {name!r} (in {where}) is not in the data{near}")
+    cols = [c for c in data.columns if c in used]
+    missing = data[cols].isna()
+    keep = ~missing.any(axis=1).to_numpy()
+    response_cols = _variables(parsed.response, parsed.response)
+    if response_cols and missing[list(response_cols)].all(axis=None):
+        raise DataError(f"the response {parsed.response!r} is missing in every row")
+    dropped = int((~keep).sum())
+    if dropped == keep.size:
+        raise DataError(f"every row has a missing value in one of {cols}")
+    if dropped:
+        counts = {c: int(n) for c, n in missing.sum().items() if n}
+        warnings.warn(
+            f"{dropped} of {keep.size} rows dropped for missing values (in {counts})",
+            MissingDataWarning,
+            stacklevel=3,
+        )
+        return data.loc[keep], keep
+    return data, keep
+
+
+def _materialize(spec, data: pd.DataFrame, where: str) -> pd.DataFrame:
+    try:
+        if isinstance(spec, str):
+            return model_matrix(spec, data, na_action="ignore")
+        return spec.get_model_matrix(data, na_action="ignore")
+    except DataError:
+        raise
+    except Exception as exc:  # formulaic raises many types, all about what the user wrote
+        raise DataError(f"cannot build {where} from the data: {exc}") from None
+
+
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
+    """The response vector and the full-rank fixed-effects matrix."""
+    response = parsed.response.strip()
+    if response in data.columns and not pd.api.types.is_numeric_dtype(data[response]):
+        raise DataError(f"the response {response!r} must be numeric, not {data[response].dtype}")
+    if response in data.columns and pd.api.types.is_bool_dtype(data[response]):
+        raise DataError(f"the response {response!r} must be numeric, not boolean")
+    lhs = _materialize(f"{response} ~ 1", data, f"the response {response!r}").lhs
+    if lhs.shape[1] != 1:
+        raise DataError(f"the response {response!r} must be one numeric column")
+    y = np.asarray(lhs, dtype=float).ravel()
+    rhs = _materialize(parsed.fixed, data, f"the fixed effects {parsed.fixed!r}")
+    X = np.asarray(rhs, dtype=float)
+    _check_finite(y, [response])
+    _check_finite(X, list(rhs.columns))
+    names = [coef_name(c) for c in rhs.columns]
+    keep = full_rank_columns(X)
+    dropped = [n for n, k in zip(names, keep) if not k]
+    if dropped:
+        warnings.warn(
+            f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} "
+            f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}"
+            f" ({', '.join(dropped)})",
+            UserWarning,
+            stacklevel=3,
+        )
+    return FixedDesign(
+        y, X[:, keep], [n for n, k in zip(names, keep) if k], rhs.model_spec, keep, dropped
+    )
+
+
+def _check_finite(values: np.ndarray, names: list[str]) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cols = bad.reshape(values.shape[0], -1).any(axis=0)
+        which = [n for n, b in zip(names, cols) if b]
+        raise DataError(f"infinite or undefined values in {which}: remove or fix those rows")
+
+
+def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
+    """Which columns to keep, dropping each column that earlier ones already span (as R's qr)."""
+    keep = np.zeros(X.shape[1], dtype=bool)
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        norm = np.linalg.norm(col)
+        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+        rnorm = np.linalg.norm(resid)
+        if norm > 0 and rnorm > tol * norm:
+            keep[j] = True
+            basis = np.column_stack([basis, resid / rnorm])
+    return keep
+
+
+def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
+    """The random-effects terms on the data, in lme4's order, checked as lme4 checks them."""
+    terms = []
+    for spec in parsed.random:
+        mm = _materialize(spec.expr, data, f"the random term {spec.source}")
+        rows = np.asarray(mm, dtype=float)
+        if rows.shape[1] == 0:
+            raise FormulaError(f"random term {spec.source} has no effects")
+        _check_finite(rows, list(mm.columns))
+        codes, levels = group_codes(data, tuple(v.strip("`") for v in spec.group_vars))
+        terms.append(
+            RandomTerm(spec, levels, codes, rows, [coef_name(c) for c in mm.columns], mm.model_spec)
+        )
+    terms = lme4_order(terms)
+    check_identifiable(terms, len(data))
+    return terms
+
+
+def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A term's model rows for new data and each row's level index (-1 for a new level)."""
+    rows = np.asarray(_materialize(term.model_spec, data, f"the random term {term.spec.source}"), float)
+    labels = level_labels(data, tuple(v.strip("`") for v in term.spec.group_vars), term.spec.source)
+    index = pd.Index(term.levels)
+    codes = index.get_indexer(labels)
+    if not allow_new_levels and (codes < 0).any():
+        new = sorted(set(labels[codes < 0]))[:5]
+        raise DataError(
+            f"new levels {new} of {term.group!r} in newdata; pass allow_new_levels=True "
+            "to predict them at the population level"
+        )
+    return rows, codes
+
+
+def level_labels(data: pd.DataFrame, group_vars: tuple[str, ...], where: str) -> np.ndarray:
+    """The grouping level of each row, labelled as in the fit (``A``, ``308``, ``1:1``)."""
+    parts = []
+    for name in group_vars:
+        if name not in data.columns:
+            raise DataError(f"column {name!r} (grouping factor in {where}) is not in newdata")
+        parts.append(data[name].map(lambda v: "\0NA" if pd.isna(v) else label(v)).to_numpy(dtype=object))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + ":" + part
+    return out.astype(object)

@@ -1,0 +1,48 @@
+"""Leverages and Cook's distances of a mixed model, as lme4's hatvalues() and cooks.distance()."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+_CHUNK = 4096
+
+
+def hat_values(model) -> np.ndarray:
+    """Diagonal of the hat matrix [ZΛ X] M⁻¹ [ZΛ X]ᵀ, M the penalized cross-product.
+
+    Worked through the blocked factor, a chunk of rows at a time, so that no n × q
+    matrix is ever formed.
+    """
+    s, f = model.system, model.factor
+    first, qr, p = s.first, s.q_rest, s.p
+    L2 = f.L22[:-1, :-1]  # drop the response
+    Minv1 = np.swapaxes(f.L11inv, 1, 2) @ f.L11inv  # l1 × p1 × p1
+    # M21 restricted to columns of level j, times M11_j⁻¹ T1ᵀ: l1 × (qr + p) × p1
+    E_x = s.E[:, :p, :] @ f.T1
+    if qr:
+        Mz = (f.lam_rest.T @ s.A21z).toarray().reshape(qr, s.l1, s.p1) @ f.T1
+        M21 = np.concatenate([np.moveaxis(Mz, 1, 0), E_x], axis=1)
+        lam_t = f.lam_rest.T.tocsr()
+    else:
+        M21 = E_x
+    K = M21 @ Minv1 @ f.T1.T  # l1 × m × p1
+    a1_all = first.rows @ f.T1  # rows of Z1Λ1 within each level: n × p1
+    out = np.empty(s.n)
+    for start in range(0, s.n, _CHUNK):
+        rows = slice(start, min(start + _CHUNK, s.n))
+        codes = first.codes[rows]
+        w1 = np.einsum("iab,ib->ia", f.L11inv[codes], a1_all[rows])
+        a2 = model.fixed.X[rows]
+        if qr:
+            a2 = np.hstack([np.asarray((lam_t @ s.Z_rest[rows].T).T.toarray()), a2])
+        v = np.einsum("imb,ib->im", K[codes], first.rows[rows])
+        w2 = scipy.linalg.solve_triangular(L2, (a2 - v).T, lower=True, check_finite=False)
+        out[rows] = np.einsum("ia,ia->i", w1, w1) + np.einsum("mi,mi->i", w2, w2)
+    return out
+
+
+def cooks_distance(model, hat: np.ndarray | None = None) -> np.ndarray:
+    """lme4's cooks.distance(): (r / (1 − h))² h / (σ² p)."""
+    h = hat_values(model) if hat is None else hat
+    r = model.residuals()
+    return (r / (1.0 - h)) ** 2 * h / (model.sigma**2 * model.n_fixed)

@@ -1,0 +1,398 @@
+"""Linear mixed models fitted as lme4 fits them: ``lmer(formula, data, REML=True)``."""
+from __future__ import annotations
+
+import warnings
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from .errors import ArgumentTypeError, ConvergenceWarning, DataError
+from .formula import parse_formula
+from .frame import as_pandas, complete_rows, fixed_design, random_terms
+from .linalg import BlockedSystem, Factor, level_sums
+from .names import unique_group_names
+from .optimize import minimize_theta
+
+SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
+
+
+class LinearMixedModel:
+    """A linear mixed model y = Xβ + Zb + ε, b ~ N(0, σ²ΛΛᵀ), fitted by (RE)ML.
+
+    Use :func:`lmer` to make one. Accessors follow lme4: ``fixef()``, ``ranef()``,
+    ``coef()``, ``VarCorr()``, ``sigma``, ``vcov()``, ``logLik()`` ...
+    """
+
+    def __init__(self, formula: str, data, REML: bool = True):
+        if not isinstance(REML, (bool, np.bool_)):
+            raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
+        self.formula = parse_formula(formula)
+        self.data = as_pandas(data)
+        frame, self.kept_rows = complete_rows(self.data, self.formula)
+        self.frame = frame
+        self.fixed = fixed_design(self.formula, frame)
+        self.terms = random_terms(self.formula, frame)
+        self.REML = bool(REML)
+        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y)
+        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
+        self.messages: list[str] = []
+        self.optim = None
+        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+
+    # ------------------------------------------------------------------ fitting
+    @property
+    def nobs(self) -> int:
+        """Number of observations used in the fit."""
+        return self.system.n
+
+    @property
+    def n_fixed(self) -> int:
+        return self.system.p
+
+    def objective(self, theta: np.ndarray, REML: bool | None = None) -> float:
+        """The profiled deviance (ML) or REML criterion at ``theta``; a pure function of θ."""
+        f = self.system.factor(np.asarray(theta, float))
+        if not f.ok:
+            return np.inf
+        return self._criterion(f, self.REML if REML is None else REML)
+
+    def _criterion(self, f: Factor, reml: bool) -> float:
+        qr, p, n = self.system.q_rest, self.system.p, self.system.n
+        diag = np.diag(f.L22)
+        r2 = diag[-1] ** 2
+        ld = f.logdet_z(qr)
+        if reml:
+            ldx = 2.0 * np.log(diag[qr : qr + p]).sum()
+            return ld + ldx + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
+        return ld + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+
+    def fit(self) -> "LinearMixedModel":
+        """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits."""
+        start = np.concatenate([t.theta_start() for t in self.terms])
+        self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale())
+        self._set_theta(self.optim.theta)
+        self.messages = self._convergence_messages()
+        for msg in self.messages:
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _theta_scale(self) -> np.ndarray:
+        """A natural unit for each θ: 1 / the root mean square of its effect's column."""
+        out = []
+        for t in self.terms:
+            rms = np.sqrt(np.mean(t.rows**2, axis=0))
+            rms = np.where(rms > 0, rms, 1.0)
+            r, _ = t.tril
+            out.append(1.0 / rms[r])
+        return np.concatenate(out)
+
+    def _set_theta(self, theta: np.ndarray) -> None:
+        self.theta = np.asarray(theta, float).copy()
+        self.factor = self.system.factor(self.theta)
+        if not self.factor.ok:
+            raise DataError("the model's cross-product matrix is not positive definite at θ")
+        for name in list(vars(type(self))):
+            if isinstance(getattr(type(self), name), cached_property):
+                self.__dict__.pop(name, None)
+
+    def _convergence_messages(self) -> list[str]:
+        msgs = []
+        if self.isSingular():
+            msgs.append(SINGULAR_MESSAGE)
+            return msgs
+        grad, hess = _derivatives(self.objective, self.theta)
+        try:
+            chol = np.linalg.cholesky(hess)
+            scaled = scipy.linalg.cho_solve((chol, True), grad)
+            worst = np.minimum(np.abs(scaled), np.abs(grad))
+        except np.linalg.LinAlgError:
+            msgs.append("unable to evaluate scaled gradient")
+            worst = np.abs(grad)
+        if worst.size and worst.max() > 0.002:
+            k = int(worst.argmax())
+            msgs.append(
+                f"Model failed to converge with max|grad| = {worst[k]:.6g} (tol = 0.002, component {k + 1})"
+            )
+        eig = np.linalg.eigvalsh(hess) if hess.size else np.zeros(0)
+        neg = int((eig < -1e-6).sum())
+        if neg:
+            msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
+        return msgs
+
+    # ---------------------------------------------------------- quantities at θ
+    @cached_property
+    def _solution(self) -> dict:
+        """β, u and b at the current θ (back-substitution through the blocked factor)."""
+        s, f = self.system, self.factor
+        qr, p = s.q_rest, s.p
+        L = f.L22
+        rhs = L[-1, :-1]
+        sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, rhs, lower=False)
+        u_rest, beta = sol[:qr], sol[qr:]
+        b_rest = f.lam_rest @ u_rest if qr else np.zeros(0)
+        resid0 = self.fixed.y - self.fixed.X @ beta
+        if qr:
+            resid0 = resid0 - s.Z_rest @ b_rest
+        first = s.first
+        zr = level_sums(first.codes, first.rows * resid0[:, None], s.l1)  # l1 × p1
+        rhs1 = zr @ f.T1  # rows are T1ᵀ z_j
+        u1 = np.einsum("jab,jb->ja", np.swapaxes(f.L11inv, 1, 2), np.einsum("jab,jb->ja", f.L11inv, rhs1))
+        b1 = u1 @ f.T1.T
+        return {"beta": beta, "u1": u1, "b1": b1, "u_rest": u_rest, "b_rest": b_rest}
+
+    @property
+    def beta(self) -> np.ndarray:
+        return self._solution["beta"]
+
+    @cached_property
+    def pwrss(self) -> float:
+        """Penalized weighted residual sum of squares, ‖y − Xβ − Zb‖² + ‖u‖²."""
+        return float(self.factor.L22[-1, -1] ** 2)
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        dof = self.nobs - self.n_fixed if self.REML else self.nobs
+        return float(np.sqrt(self.pwrss / dof))
+
+    @cached_property
+    def RX(self) -> np.ndarray:
+        """The upper-triangular R_X with R_XᵀR_X = the Schur complement for β."""
+        qr, p = self.system.q_rest, self.system.p
+        return self.factor.L22[qr : qr + p, qr : qr + p].T
+
+    @cached_property
+    def varpar_covariance(self):
+        """lmerTest's covariance of (θ, σ) and Jacobian of vcov(β), for Satterthwaite's df."""
+        from .satterthwaite import VarparCovariance
+
+        return VarparCovariance.from_model(self)
+
+    def _vcov_array(self) -> np.ndarray:
+        Rinv = scipy.linalg.solve_triangular(self.RX, np.eye(self.n_fixed), lower=False)
+        return self.sigma**2 * (Rinv @ Rinv.T)
+
+    @cached_property
+    def term_effects(self) -> list[np.ndarray]:
+        """b per term, each nlevels × p."""
+        sol = self._solution
+        out = [sol["b1"]]
+        start = 0
+        for t in self.terms[1:]:
+            out.append(sol["b_rest"][start : start + t.q].reshape(t.nlevels, t.p))
+            start += t.q
+        return out
+
+    def fixed_part(self) -> np.ndarray:
+        return self.fixed.X @ self.beta
+
+    def random_part(self) -> np.ndarray:
+        out = np.zeros(self.nobs)
+        for t, b in zip(self.terms, self.term_effects):
+            out += np.einsum("ij,ij->i", t.rows, b[t.codes])
+        return out
+
+    # ---------------------------------------------------------------- accessors
+    def fixef(self) -> pd.Series:
+        """Fixed-effects estimates, named as lme4 names them."""
+        return pd.Series(self.beta, index=self.fixed.columns, name="Estimate")
+
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effects estimates."""
+        names = self.fixed.columns
+        return pd.DataFrame(self._vcov_array(), index=names, columns=names)
+
+    @property
+    def coef_names(self) -> list[str]:
+        return list(self.fixed.columns)
+
+    def ranef(self, condVar: bool = False) -> dict[str, pd.DataFrame]:
+        """Conditional modes per grouping factor: level × effect frames, as lme4's ranef().
+
+        With ``condVar=True`` each frame carries ``attrs["condsd"]``, the conditional sds.
+        """
+        out: dict[str, pd.DataFrame] = {}
+        sds = self._conditional_sds() if condVar else None
+        for k, (t, b) in enumerate(zip(self.terms, self.term_effects)):
+            frame = pd.DataFrame(b, index=pd.Index(t.levels, name=t.group), columns=t.columns)
+            if t.group in out:
+                frame = out[t.group].join(frame, how="outer")
+            if sds is not None:
+                sd = pd.DataFrame(sds[k], index=frame.index[: len(t.levels)], columns=t.columns)
+                prev = out[t.group].attrs.get("condsd") if t.group in out else None
+                frame.attrs["condsd"] = sd if prev is None else prev.join(sd, how="outer")
+            out[t.group] = frame
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Fixed plus random effects per level, as lme4's coef()."""
+        fe = self.fixef()
+        out = {}
+        for group, re in self.ranef().items():
+            frame = pd.DataFrame({name: np.full(len(re), value) for name, value in fe.items()}, index=re.index)
+            for col in re.columns:
+                frame[col] = frame[col] + re[col] if col in frame else re[col]
+            out[group] = frame
+        return out
+
+    @property
+    def ngrps(self) -> dict[str, int]:
+        """Number of levels of each grouping factor."""
+        return {t.group: t.nlevels for t in self.terms}
+
+    @property
+    def group_names(self) -> list[str]:
+        """VarCorr's name of each term: a grouping factor used again gets ``.1``."""
+        return unique_group_names([t.group for t in self.terms])
+
+    def VarCorr(self):
+        """The estimated variances, standard deviations and correlations (lme4's VarCorr)."""
+        from .varcorr import VarCorr
+
+        return VarCorr.from_model(self)
+
+    def isSingular(self, tol: float = 1e-4) -> bool:
+        """True when a variance or a correlation sits on the boundary (lme4's isSingular)."""
+        bounded = self.theta_lower == 0
+        return bool(np.any(self.theta[bounded] < tol))
+
+    @property
+    def npar(self) -> int:
+        """Parameters counted by logLik: β, θ and σ."""
+        return self.n_fixed + self.theta.size + 1
+
+    def REMLcrit(self) -> float:
+        """The REML criterion at the estimates (REML fits)."""
+        return self._criterion(self.factor, True)
+
+    def deviance(self) -> float:
+        """−2 log-likelihood, the ML deviance at the estimates (also for REML fits)."""
+        return self._criterion(self.factor, False)
+
+    def logLik(self) -> float:
+        """Log-likelihood; the restricted one for REML fits, as lme4."""
+        return -0.5 * (self.REMLcrit() if self.REML else self.deviance())
+
+    def AIC(self) -> float:
+        return -2.0 * self.logLik() + 2.0 * self.npar
+
+    def BIC(self) -> float:
+        return -2.0 * self.logLik() + np.log(self.nobs) * self.npar
+
+    @property
+    def df_residual(self) -> int:
+        return self.nobs - self.npar
+
+    def fitted(self) -> np.ndarray:
+        """Fitted values Xβ + Zb for the rows used in the fit."""
+        return self.fixed_part() + self.random_part()
+
+    def residuals(self) -> np.ndarray:
+        """Response minus fitted values."""
+        return self.fixed.y - self.fitted()
+
+    def predict(self, newdata=None, re_form=None, allow_new_levels: bool = False) -> np.ndarray:
+        """Predictions for ``newdata`` (the fitted rows when None).
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+        re_form : None or "~0"
+            None includes every random effect; ``"~0"`` (or ``"NA"``) gives the population
+            prediction Xβ.
+        allow_new_levels : bool
+            Let levels unseen in the fit through, with random effects of zero.
+        """
+        population = re_form is not None and str(re_form).replace(" ", "") in ("~0", "NA", "0")
+        if re_form is not None and not population:
+            raise ArgumentTypeError(f"re_form must be None or '~0', not {re_form!r}")
+        if newdata is None:
+            return self.fixed_part() if population else self.fitted()
+        new = as_pandas(newdata, "newdata")
+        pred = self.fixed.new_X(new) @ self.beta
+        if population:
+            return pred
+        from .frame import random_rows
+
+        for t, b in zip(self.terms, self.term_effects):
+            rows, codes = random_rows(t, new, allow_new_levels)
+            seen = codes >= 0
+            pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
+        return pred
+
+    def _conditional_sds(self) -> list[np.ndarray]:
+        """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
+        s, f = self.system, self.factor
+        qr = s.q_rest
+        sig2 = self.sigma**2
+        Minv1 = np.swapaxes(f.L11inv, 1, 2) @ f.L11inv  # M11⁻¹ per level
+        if qr:
+            Lzz = f.L22[:qr, :qr]
+            # M_r1 = Λ_rᵀ A21z (I ⊗ T1) ; K_j = M_r1[:, j] M11_j⁻¹
+            M_r1 = (f.lam_rest.T @ s.A21z).toarray().reshape(qr, s.l1, s.p1) @ f.T1
+            K = np.einsum("rja,jab->rjb", M_r1, Minv1).reshape(qr, -1)
+            V = scipy.linalg.solve_triangular(Lzz, K, lower=True).reshape(qr, s.l1, s.p1)
+            Minv1 = Minv1 + np.einsum("rja,rjb->jab", V, V)
+            Szinv_diag_blocks = _inverse_blocks(Lzz, [t.p for t in self.terms[1:]], [t.nlevels for t in self.terms[1:]])
+        out = []
+        T1 = f.T1
+        cov1 = T1 @ Minv1 @ T1.T
+        out.append(np.sqrt(sig2 * np.diagonal(cov1, axis1=1, axis2=2)))
+        if qr:
+            for t, blocks, th in zip(self.terms[1:], Szinv_diag_blocks, s.theta_slices[1:]):
+                T = t.factor(self.theta[th])
+                cov = T @ blocks @ T.T
+                out.append(np.sqrt(sig2 * np.diagonal(cov, axis1=1, axis2=2)))
+        return out
+
+
+def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.ndarray]:
+    """Diagonal p × p blocks of (LLᵀ)⁻¹, grouped per term."""
+    Linv = scipy.linalg.solve_triangular(L, np.eye(L.shape[0]), lower=True)
+    out, start = [], 0
+    for p, nl in zip(ps, nls):
+        cols = Linv[:, start : start + p * nl].T.reshape(nl, p, -1)
+        out.append(cols @ np.swapaxes(cols, 1, 2))
+        start += p * nl
+    return out
+
+
+def _derivatives(fun, x: np.ndarray, delta: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian (lme4's deriv12)."""
+    k = x.size
+    f0 = fun(x)
+    grad = np.zeros(k)
+    hess = np.zeros((k, k))
+    eye = np.eye(k) * delta
+    fp = np.array([fun(x + eye[i]) for i in range(k)])
+    fm = np.array([fun(x - eye[i]) for i in range(k)])
+    grad = (fp - fm) / (2 * delta)
+    np.fill_diagonal(hess, (fp - 2 * f0 + fm) / delta**2)
+    for i in range(k):
+        for j in range(i):
+            fpp = fun(x + eye[i] + eye[j])
+            fmm = fun(x - eye[i] - eye[j])
+            hess[i, j] = hess[j, i] = (fpp - 2 * f0 + fmm - hess[i, i] * delta**2 - hess[j, j] * delta**2) / (
+                2 * delta**2
+            )
+    return grad, hess
+
+
+def lmer(formula: str, data, REML: bool = True) -> LinearMixedModel:
+    """Fit a linear mixed model from an lme4 formula.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax, e.g. ``"Reaction ~ Days + (1 + Days | Subject)"``.
+    data : pandas.DataFrame or polars.DataFrame
+    REML : bool, default True
+        Fit by restricted maximum likelihood (lme4's default) or by maximum likelihood.
+
+    Returns
+    -------
+    LinearMixedModel
+    """
+    return LinearMixedModel(formula, data, REML=REML).fit()

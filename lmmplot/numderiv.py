@@ -1,0 +1,80 @@
+"""Richardson-extrapolated finite differences, as R's numDeriv computes them.
+
+lmerTest takes the Hessian of the deviance and the Jacobian of vcov(β) with numDeriv;
+using the same steps and extrapolation gives the same Satterthwaite df, boundary fits
+included.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+_ZERO_TOL = np.sqrt(np.finfo(float).eps / 7e-7)
+
+
+def _steps(x: np.ndarray, d: float, eps: float) -> np.ndarray:
+    return np.abs(d * x) + eps * (np.abs(x) < _ZERO_TOL)
+
+
+def _richardson(a: np.ndarray) -> np.ndarray:
+    """Extrapolate along the first axis (successively halved steps) to the limit."""
+    a = a.copy()
+    r = a.shape[0]
+    for m in range(1, r):
+        four = 4.0**m
+        a = (a[1 : r - m + 1] * four - a[: r - m]) / (four - 1.0)
+    return a[0]
+
+
+def jacobian(fun: Callable[[np.ndarray], np.ndarray], x: np.ndarray, d: float = 1e-4,
+             eps: float = 1e-4, r: int = 4, v: float = 2.0) -> np.ndarray:
+    """Jacobian (len(f) × len(x)) of a vector function, numDeriv's ``method="Richardson"``."""
+    x = np.asarray(x, float)
+    h0 = _steps(x, d, eps)
+    cols = []
+    for i in range(x.size):
+        est = []
+        h = h0.copy()
+        for _ in range(r):
+            step = np.zeros_like(x)
+            step[i] = h[i]
+            est.append((np.ravel(fun(x + step)) - np.ravel(fun(x - step))) / (2 * h[i]))
+            h = h / v
+        cols.append(_richardson(np.array(est)))
+    return np.column_stack(cols)
+
+
+def hessian(fun: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1,
+            eps: float = 1e-4, r: int = 4, v: float = 2.0) -> np.ndarray:
+    """Hessian of a scalar function, numDeriv's ``genD`` with Richardson extrapolation."""
+    x = np.asarray(x, float)
+    n = x.size
+    f0 = fun(x)
+    h0 = _steps(x, d, eps)
+    hdiag = np.zeros(n)
+    for i in range(n):
+        h = h0.copy()
+        est = []
+        for _ in range(r):
+            step = np.zeros(n)
+            step[i] = h[i]
+            est.append((fun(x + step) - 2 * f0 + fun(x - step)) / h[i] ** 2)
+            h = h / v
+        hdiag[i] = _richardson(np.array(est))
+    H = np.diag(hdiag)
+    for i in range(n):
+        for j in range(i):
+            h = h0.copy()
+            est = []
+            for _ in range(r):
+                step = np.zeros(n)
+                step[i] += h[i]
+                step[j] += h[j]
+                est.append(
+                    (fun(x + step) - 2 * f0 + fun(x - step) - hdiag[i] * h[i] ** 2 - hdiag[j] * h[j] ** 2)
+                    / (2 * h[i] * h[j])
+                )
+                h = h / v
+            H[i, j] = H[j, i] = _richardson(np.array(est))
+    return H
