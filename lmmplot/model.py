@@ -322,6 +322,34 @@ class LinearMixedModel:
             pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
         return pred
 
+    # ------------------------------------------------------- inference, display
+    def summary(self, ddf: str = "Satterthwaite"):
+        """lmerTest's summary: printed as R prints it, shown as HTML tables in Jupyter."""
+        from .display import Summary
+
+        return Summary(self, ddf=ddf)
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def __repr__(self) -> str:
+        from .display import model_repr
+
+        return model_repr(self)
+
+    def anova(self, ddf: str = "Satterthwaite", type: int = 3) -> pd.DataFrame:
+        """lmerTest's F tests of the fixed-effect terms (type III, Satterthwaite or Kenward-Roger)."""
+        from .anova import anova_table
+
+        return anova_table(self, ddf=ddf, type=type)
+
+    def confint(self, parm=None, level: float = 0.95, method: str = "profile",
+                nsim: int = 500, seed=None, progress: bool = True) -> pd.DataFrame:
+        """Confidence intervals for the variance parameters and fixed effects (lme4's confint)."""
+        from .confint import confint
+
+        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, progress=progress)
+
     def _conditional_sds(self) -> list[np.ndarray]:
         """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
         s, f = self.system, self.factor
