@@ -25,4 +25,6 @@ def load_dataset(name: str) -> pd.DataFrame:
     if name not in list_datasets():
         raise DataError(f"no dataset {name!r}; choose one of {list_datasets()}")
     with resources.files("lmmplot").joinpath("data", f"{name}.csv").open("r") as fh:
-        return pd.read_csv(fh)
+        frame = pd.read_csv(fh)
+    frame.attrs["name"] = name  # summary() prints it as lme4 prints the data's name
+    return frame
