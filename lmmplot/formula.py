@@ -141,13 +141,15 @@ def _uncorrelated(expr: str, source: str) -> list[str]:
     return out
 
 
-def parse_formula(formula: str) -> ParsedFormula:
+def parse_formula(formula: str, need_random: bool = True) -> ParsedFormula:
     """Split an lme4 formula into response, fixed part and expanded random terms.
 
     Parameters
     ----------
     formula : str
         For example ``"Reaction ~ Days + (1 + Days | Subject)"``.
+    need_random : bool
+        Whether the formula must have random-effects terms (lmer) or must not (lm).
 
     Returns
     -------
@@ -195,9 +197,14 @@ def parse_formula(formula: str) -> ParsedFormula:
         fixed_text = "1"
     elif fixed_text.startswith("-"):
         fixed_text = "1 " + fixed_text
-    if not random:
+    if need_random and not random:
         raise FormulaError(
             f"formula {formula!r} has no random-effects term such as (1 | group); "
             "use lmmplot.lm for a model without random effects"
+        )
+    if random and not need_random:
+        raise FormulaError(
+            f"formula {formula!r} has random-effects terms {[t.source for t in random]}; "
+            "use lmmplot.lmer for a mixed model"
         )
     return ParsedFormula(formula, response, fixed_text, tuple(random))

@@ -30,6 +30,7 @@ class LinearMixedModel:
             raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
         self.formula = parse_formula(formula)
         self.data = as_pandas(data)
+        self.data_is_polars = not isinstance(data, pd.DataFrame)
         frame, self.kept_rows = complete_rows(self.data, self.formula)
         self.frame = frame
         self.fixed = fixed_design(self.formula, frame)

@@ -1,5 +1,10 @@
-"""broom.mixed's tidy(), augment() and glance() for lmer fits, as pandas data frames."""
+"""broom.mixed's tidy(), augment() and glance() for lmer fits (broom's for lm), as data frames.
+
+Results come back as pandas data frames, or polars ones when the model was fitted to polars.
+"""
 from __future__ import annotations
+
+from functools import singledispatch, wraps
 
 import numpy as np
 import pandas as pd
@@ -8,12 +13,54 @@ from scipy import stats
 from .errors import ArgumentTypeError
 from .frame import as_pandas
 from .influence import cooks_distance, hat_values
+from .lm import LinearModel
+from .model import LinearMixedModel
 
 _EFFECTS = ("fixed", "ran_pars", "ran_vals", "ran_coefs")
 
 
-def tidy(model, effects=("ran_pars", "fixed"), scales=None, conf_int: bool = False,
-         conf_level: float = 0.95, ddf_method: str = "Satterthwaite") -> pd.DataFrame:
+def _in_input_kind(tidier):
+    """Return the tidier's frame as polars when the model was fitted to a polars frame."""
+
+    @wraps(tidier)
+    def wrapper(model, *args, **kwargs):
+        out = tidier(model, *args, **kwargs)
+        if getattr(model, "data_is_polars", False):
+            import polars
+
+            return polars.from_pandas(out)
+        return out
+
+    return wrapper
+
+
+def _unsupported(model, *args, **kwargs):
+    raise ArgumentTypeError(f"no tidier for {type(model).__name__}; fit with lmmplot.lmer or lmmplot.lm")
+
+
+@singledispatch
+def tidy(model, *args, **kwargs) -> pd.DataFrame:
+    """One row per estimate, with broom.mixed's (lmer) or broom's (lm) columns."""
+    _unsupported(model)
+
+
+@singledispatch
+def augment(model, *args, **kwargs) -> pd.DataFrame:
+    """The data with fitted values, residuals and influence measures."""
+    _unsupported(model)
+
+
+@singledispatch
+def glance(model) -> pd.DataFrame:
+    """One row of fit statistics."""
+    _unsupported(model)
+
+
+@tidy.register
+@_in_input_kind
+def _tidy_lmer(model: LinearMixedModel, effects=("ran_pars", "fixed"), scales=None,
+               conf_int: bool = False, conf_level: float = 0.95,
+               ddf_method: str = "Satterthwaite") -> pd.DataFrame:
     """One row per estimate, broom.mixed's columns.
 
     Parameters
@@ -30,8 +77,6 @@ def tidy(model, effects=("ran_pars", "fixed"), scales=None, conf_int: bool = Fal
     ddf_method : "Satterthwaite" or "Kenward-Roger"
         Denominator df of the fixed effects' t tests.
     """
-    if hasattr(model, "tidy"):
-        return model.tidy(conf_int=conf_int, conf_level=conf_level)
     effects = [effects] if isinstance(effects, str) else list(effects)
     for e in effects:
         if e not in _EFFECTS:
@@ -123,14 +168,15 @@ def _ran_coefs(model) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def augment(model, newdata=None, re_form=None, allow_new_levels: bool = False) -> pd.DataFrame:
+@augment.register
+@_in_input_kind
+def _augment_lmer(model: LinearMixedModel, newdata=None, re_form=None,
+                  allow_new_levels: bool = False) -> pd.DataFrame:
     """The data with fitted values, residuals and influence measures (broom.mixed's columns).
 
     Rows dropped for missing values come back in place with NaN. With ``newdata``,
     ``.fitted`` and ``.fixed`` are predictions for those rows.
     """
-    if hasattr(model, "augment"):
-        return model.augment(newdata)
     if newdata is not None:
         new = as_pandas(newdata, "newdata").copy()
         new[".fitted"] = model.predict(new, re_form=re_form, allow_new_levels=allow_new_levels)
@@ -158,10 +204,10 @@ def _pad(model, cols: dict) -> pd.DataFrame:
     return out
 
 
-def glance(model) -> pd.DataFrame:
+@glance.register
+@_in_input_kind
+def _glance_lmer(model: LinearMixedModel) -> pd.DataFrame:
     """One row of fit statistics: nobs, sigma, logLik, AIC, BIC, REMLcrit or deviance, df.residual."""
-    if hasattr(model, "glance"):
-        return model.glance()
     row = {"nobs": model.nobs, "sigma": model.sigma, "logLik": model.logLik(),
            "AIC": model.AIC(), "BIC": model.BIC()}
     if model.REML:
@@ -170,3 +216,45 @@ def glance(model) -> pd.DataFrame:
         row["deviance"] = model.deviance()
     row["df.residual"] = model.df_residual
     return pd.DataFrame([row])
+
+
+@tidy.register
+@_in_input_kind
+def _tidy_lm(model: LinearModel, conf_int: bool = False, conf_level: float = 0.95) -> pd.DataFrame:
+    """broom's tidy.lm: term, estimate, std.error, statistic, p.value (+ conf.low, conf.high)."""
+    out = model.coef_table()
+    if conf_int:
+        q = stats.t.ppf(0.5 + conf_level / 2, model.df_residual)
+        out["conf.low"] = out["estimate"] - q * out["std.error"]
+        out["conf.high"] = out["estimate"] + q * out["std.error"]
+    return out
+
+
+@augment.register
+@_in_input_kind
+def _augment_lm(model: LinearModel, newdata=None) -> pd.DataFrame:
+    """broom's augment.lm: .fitted, .resid, .hat, .sigma, .cooksd, .std.resid."""
+    if newdata is not None:
+        new = as_pandas(newdata, "newdata").copy()
+        new[".fitted"] = model.predict(new)
+        return new
+    h, r, sigma = model.hat_values(), model.residuals(), model.sigma
+    dfr = model.df_residual
+    loo_sigma = np.sqrt(np.maximum((r @ r - r**2 / (1 - h)) / (dfr - 1), 0.0))
+    std_resid = r / (sigma * np.sqrt(1 - h))
+    cooks = std_resid**2 * h / ((1 - h) * model.n_fixed)
+    cols = {".fitted": model.fitted(), ".resid": r, ".hat": h, ".sigma": loo_sigma,
+            ".cooksd": cooks, ".std.resid": std_resid}
+    return _pad(model, cols)
+
+
+@glance.register
+@_in_input_kind
+def _glance_lm(model: LinearModel) -> pd.DataFrame:
+    """broom's glance.lm."""
+    r2, adj = model.r_squared()
+    F, df1, p = model.f_test()
+    return pd.DataFrame([{
+        "r.squared": r2, "adj.r.squared": adj, "sigma": model.sigma, "statistic": F,
+        "p.value": p, "df": df1, "logLik": model.logLik(), "AIC": model.AIC(), "BIC": model.BIC(),
+        "deviance": model.deviance(), "df.residual": model.df_residual, "nobs": model.nobs}])
