@@ -36,15 +36,17 @@ def as_pandas(data, what: str = "data") -> pd.DataFrame:
     """The caller's data as a pandas data frame (polars frames are converted)."""
     if isinstance(data, pd.DataFrame):
         return data
-    if type(data).__module__.split(".")[0] == "polars" and hasattr(data, "to_pandas"):
-        return data.to_pandas()
+    if type(data).__module__.split(".")[0] == "polars" and hasattr(data, "get_columns"):
+        # column by column through numpy: no pyarrow needed
+        return pd.DataFrame({s.name: s.to_numpy() for s in data.get_columns()})
     raise ArgumentTypeError(f"{what} must be a pandas or polars DataFrame, not {type(data).__name__}")
 
 
 def required_columns(parsed: ParsedFormula) -> dict[str, str]:
     """Every column the formula uses, mapped to the part of the formula that uses it."""
     used: dict[str, str] = {}
-    for part, text in [(parsed.response, parsed.response), (parsed.fixed, parsed.fixed)]:
+    for part, text in [(f"the response {parsed.response!r}", parsed.response),
+                       (f"the fixed effects {parsed.fixed!r}", parsed.fixed)]:
         for name in _variables(text, part):
             used.setdefault(name, part)
     for term in parsed.random:

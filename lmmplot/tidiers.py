@@ -26,12 +26,24 @@ def _in_input_kind(tidier):
     def wrapper(model, *args, **kwargs):
         out = tidier(model, *args, **kwargs)
         if getattr(model, "data_is_polars", False):
-            import polars
-
-            return polars.from_pandas(out)
+            return _to_polars(out)
         return out
 
     return wrapper
+
+
+def _to_polars(frame: pd.DataFrame):
+    """A polars copy of ``frame``, missing text as null; no pyarrow needed."""
+    import polars
+
+    columns = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_numeric_dtype(col):
+            columns[name] = col.to_numpy()
+        else:
+            columns[name] = [None if pd.isna(v) else v for v in col]
+    return polars.DataFrame(columns)
 
 
 def _unsupported(model, *args, **kwargs):

@@ -1,0 +1,49 @@
+# Time lme4::lmer on one data set; print the result as JSON on the last line.
+# Usage: Rscript lme4_child.R CSV FORMULA REML CATEGORICAL BUDGET MIN_REPS MAX_REPS WARM_UP
+#   CATEGORICAL: comma-separated columns read as character, then made factors ("" for none)
+#   REML, WARM_UP: TRUE or FALSE
+args <- commandArgs(trailingOnly = TRUE)
+csv <- args[1]
+formula <- as.formula(args[2])
+reml <- as.logical(args[3])
+categorical <- if (nzchar(args[4])) strsplit(args[4], ",")[[1]] else character(0)
+budget <- as.numeric(args[5])
+min_reps <- as.integer(args[6])
+max_reps <- as.integer(args[7])
+warm_up <- as.logical(args[8])
+
+suppressMessages(library(lme4))
+invisible(lmer(Reaction ~ Days + (Days | Subject), sleepstudy))  # loads every code path
+
+classes <- setNames(rep("character", length(categorical)), categorical)
+if (requireNamespace("data.table", quietly = TRUE)) {
+  data <- as.data.frame(data.table::fread(csv, colClasses = classes, showProgress = FALSE))
+} else {
+  data <- read.csv(csv, colClasses = classes)
+}
+for (col in categorical) data[[col]] <- factor(data[[col]])
+
+fit <- function() lmer(formula, data, REML = reml)
+seconds <- function(t0) as.numeric(difftime(Sys.time(), t0, units = "secs"))
+
+reps <- min_reps
+if (warm_up) {
+  t0 <- Sys.time()
+  invisible(fit())
+  first <- seconds(t0)
+  reps <- max(min_reps, min(max_reps, ceiling(budget / first)))
+}
+times <- numeric(reps)
+for (i in seq_len(reps)) {
+  t0 <- Sys.time()
+  model <- fit()
+  times[i] <- seconds(t0)
+}
+messages <- model@optinfo$conv$lme4$messages
+quote <- function(s) paste0('"', gsub('"', '\\\\"', s), '"')
+cat("\n", sprintf(
+  '{"rows": %d, "times": [%s], "median": %.17g, "objective": %.17g, "theta": [%s], "messages": [%s], "version": "%s"}',
+  nobs(model), paste(sprintf("%.17g", times), collapse = ", "), median(times),
+  -2 * as.numeric(logLik(model)), paste(sprintf("%.17g", getME(model, "theta")), collapse = ", "),
+  paste(vapply(as.character(messages), quote, ""), collapse = ", "), as.character(packageVersion("lme4"))
+), "\n", sep = "")

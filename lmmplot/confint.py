@@ -1,0 +1,527 @@
+"""Confidence intervals for a fit's parameters, as lme4's ``confint.merMod`` computes them.
+
+The parameters are lme4's: for each random-effects term its standard deviations and
+correlations (lower triangle, column by column, as θ is stored), then the residual sd σ,
+then the fixed effects. Three methods:
+
+- ``"profile"``: likelihood profiles. As lme4 (1.1-31) does, a REML fit is first refitted by
+  maximum likelihood and every profile is of the ML deviance, so the intervals surround the
+  ML estimates. For a variance parameter the deviance is minimized over all the other
+  variance parameters (β at its conditional estimate); for a fixed effect β_j the model is
+  refitted with x_j β_j as an offset. An end point is where the signed square root of the
+  deviance change crosses ∓z; where it never does before a bound (0 for an sd, ±1 for a
+  correlation) the bound is the end point. End points are found by root-finding on the
+  profile itself, where lme4 interpolates a spline through the points it visited.
+- ``"Wald"``: β ± z·se for the fixed effects; NaN for the variance parameters.
+- ``"boot"``: parametric bootstrap (lme4's ``bootMer``): responses simulated from the fit,
+  refitted with the fit's criterion, and percentile intervals as ``boot.ci`` interpolates them.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import sys
+import time
+import warnings
+
+import nlopt
+import numpy as np
+import pandas as pd
+import scipy.optimize
+from scipy import stats
+
+from . import names as naming
+from .errors import ArgumentTypeError, DataError
+from .linalg import BlockedSystem
+from .optimize import minimize_theta
+
+_METHODS = ("profile", "Wald", "boot")
+_NAME_STYLES = ("lme4", "broom")
+_PROGRESS_AFTER_SECONDS = 2.0
+
+
+def confint(model, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500,
+            seed=None, progress: bool = True, names: str = "lme4") -> pd.DataFrame:
+    """Confidence intervals for the variance parameters and fixed effects (lme4's confint).
+
+    Parameters
+    ----------
+    model : LinearMixedModel
+    parm : None, str, int or sequence of them
+        Which parameters: names (in either naming style), 0-based positions, or
+        ``"theta_"`` (the variance parameters) / ``"beta_"`` (the fixed effects). None: all.
+    level : float
+        Confidence level, in (0, 1).
+    method : "profile", "Wald" or "boot"
+    nsim : int
+        Bootstrap samples (``method="boot"``).
+    seed : None, int or numpy.random.Generator
+        Seeds the bootstrap's ``numpy.random.default_rng``.
+    progress : bool
+        Show a progress bar (tqdm if installed) when the bootstrap is expected to take long.
+    names : "lme4" or "broom"
+        Row names. ``"lme4"`` (default): confint.merMod's ``.sig01``, ``.sig02``, ...,
+        ``.sigma``, then the fixed effects, unique in every model. ``"broom"``:
+        broom.mixed's terms (``sd__(Intercept)``, ``cor__(Intercept).Days``,
+        ``sd__Observation``), which repeat across grouping factors, so a ``group`` column
+        (VarCorr's group, ``Residual``, NaN for fixed effects) comes first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns named as R names them (``2.5 %``, ``97.5 %``), one row per parameter.
+    """
+    if method not in _METHODS:
+        raise ArgumentTypeError(f"method must be one of {_METHODS}, not {method!r}")
+    if names not in _NAME_STYLES:
+        raise ArgumentTypeError(f"names must be one of {_NAME_STYLES}, not {names!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
+        raise ArgumentTypeError(f"level must be a number between 0 and 1, not {level!r}")
+    table = ParameterTable.from_model(model)
+    which = table.select(parm)
+    alpha = (1.0 - level) / 2.0
+    probs = np.array([alpha, 1.0 - alpha])
+    if method == "Wald":
+        bounds = wald_intervals(model, table, probs)
+    elif method == "profile":
+        bounds = profile_intervals(model, table, which, stats.norm.ppf(probs))
+    else:
+        bounds = bootstrap_intervals(model, table, probs, nsim, seed, progress)
+    return table.frame(bounds[which], which, percent_labels(probs), names)
+
+
+# --------------------------------------------------------------------------- parameters
+@dataclasses.dataclass
+class ParameterTable:
+    """lme4's parameter list of a model: names, kinds and bounds on the sd/cor scale."""
+
+    lme4_names: list[str]
+    broom_names: list[str]
+    groups: list
+    kind: np.ndarray  # "sd", "cor", "sigma" or "fixed"
+    n_varpar: int
+
+    @classmethod
+    def from_model(cls, model) -> "ParameterTable":
+        lme4_names, broom_names, groups, kinds = [], [], [], []
+        for term, group in zip(model.terms, model.group_names):
+            for r, c in zip(*term.tril):
+                kinds.append("sd" if r == c else "cor")
+                broom_names.append(naming.sd_name(term.columns[r]) if r == c
+                                   else naming.cor_name(term.columns[c], term.columns[r]))
+                groups.append(group)
+        kinds.append("sigma")
+        broom_names.append(naming.RESIDUAL_SD)
+        groups.append(naming.RESIDUAL_GROUP)
+        n_varpar = len(kinds)
+        lme4_names = [f".sig{k + 1:02d}" for k in range(n_varpar - 1)] + [".sigma"]
+        for name in model.coef_names:
+            lme4_names.append(name)
+            broom_names.append(name)
+            groups.append(np.nan)
+            kinds.append("fixed")
+        return cls(lme4_names, broom_names, groups, np.array(kinds), n_varpar)
+
+    @property
+    def lower(self) -> np.ndarray:
+        """lme4's bounds of each parameter on the sd/cor scale: 0 for sds, −1 for correlations."""
+        return np.select([self.kind == "cor", self.kind == "fixed"], [-1.0, -np.inf], 0.0)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.where(self.kind == "cor", 1.0, np.inf)
+
+    def select(self, parm) -> np.ndarray:
+        """Positions of the parameters ``parm`` asks for, in the table's order."""
+        size = len(self.kind)
+        if parm is None:
+            return np.arange(size)
+        if isinstance(parm, str) and parm in ("theta_", "beta_"):
+            varpar = np.arange(size) < self.n_varpar
+            return np.flatnonzero(varpar if parm == "theta_" else ~varpar)
+        items = [parm] if isinstance(parm, (str, int, np.integer)) else list(parm)
+        chosen = np.zeros(size, bool)
+        for item in items:
+            if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+                if not -size <= item < size:
+                    raise ArgumentTypeError(f"parm position {item} is out of range for {size} parameters")
+                chosen[item] = True
+            elif isinstance(item, str):
+                hit = [item in (a, b) for a, b in zip(self.lme4_names, self.broom_names)]
+                if not any(hit):
+                    raise ArgumentTypeError(
+                        f"parm {item!r} is not a parameter of the model; the parameters are "
+                        f"{self.lme4_names}")
+                chosen |= np.array(hit)
+            else:
+                raise ArgumentTypeError(f"parm must hold names or positions, not {item!r}")
+        return np.flatnonzero(chosen)
+
+    def frame(self, bounds: np.ndarray, which: np.ndarray, labels: list[str], style: str) -> pd.DataFrame:
+        if style == "lme4":
+            return pd.DataFrame(bounds, index=[self.lme4_names[i] for i in which], columns=labels)
+        out = pd.DataFrame({"group": [self.groups[i] for i in which]},
+                           index=[self.broom_names[i] for i in which])
+        out[labels[0]], out[labels[1]] = bounds[:, 0], bounds[:, 1]
+        return out
+
+
+def percent_labels(probs: np.ndarray, digits: int = 3) -> list[str]:
+    """R's column names for probabilities: ``2.5 %``, ``97.5 %`` (format(100 p, digits=3))."""
+    pct = 100.0 * np.asarray(probs)
+    decimals = 0
+    for value in pct:
+        text = f"{float(f'{value:.{digits}g}'):.{digits + 6}f}".rstrip("0")
+        decimals = max(decimals, len(text.split(".")[1]) if "." in text else 0)
+    return [f"{value:.{decimals}f} %" for value in pct]
+
+
+def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
+    """The variance parameters on lme4's sd/cor scale: per term sds and correlations, then σ."""
+    out = []
+    for term, sl in zip(model.terms, model.system.theta_slices):
+        T = term.factor(theta[sl])
+        cov = sigma**2 * (T @ T.T)
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cor = cov / np.outer(sd, sd)
+        r, c = term.tril
+        out.append(np.where(r == c, sd[r], cor[r, c]))
+    out.append([sigma])
+    return np.concatenate(out)
+
+
+def theta_from_varpar(model, varpar: np.ndarray) -> np.ndarray | None:
+    """θ (relative to σ, the last entry) for sds and correlations; None if not a covariance."""
+    sigma = varpar[-1]
+    theta = np.empty(model.system.ntheta)
+    for term, sl in zip(model.terms, model.system.theta_slices):
+        r, c = term.tril
+        values = varpar[sl]
+        sd = np.zeros(term.p)
+        sd[r[r == c]] = values[r == c]
+        cor = np.eye(term.p)
+        cor[r[r != c], c[r != c]] = cor[c[r != c], r[r != c]] = values[r != c]
+        T = _semidefinite_cholesky(np.outer(sd, sd) * cor / sigma**2)
+        if T is None:
+            return None
+        theta[sl] = T[r, c]
+    return theta
+
+
+def _semidefinite_cholesky(A: np.ndarray, tol: float = 1e-10) -> np.ndarray | None:
+    """Lower-triangular L with LLᵀ = A for a positive semidefinite A; None if A is not."""
+    p = A.shape[0]
+    L = np.zeros_like(A)
+    scale = max(float(np.max(np.abs(np.diag(A)))), 1e-300)
+    for j in range(p):
+        pivot = A[j, j] - L[j, :j] @ L[j, :j]
+        rest = A[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]
+        if pivot > tol * scale:
+            L[j, j] = np.sqrt(pivot)
+            L[j + 1:, j] = rest / L[j, j]
+        elif pivot < -tol * scale or np.any(np.abs(rest) > np.sqrt(tol) * scale):
+            return None
+    return L
+
+
+# ------------------------------------------------------------------------------- Wald
+def wald_intervals(model, table: ParameterTable, probs: np.ndarray) -> np.ndarray:
+    """β ± z·se with vcov(β) of the fit; NaN for the variance parameters (as lme4)."""
+    out = np.full((len(table.kind), 2), np.nan)
+    se = np.sqrt(np.diag(model.vcov().to_numpy()))
+    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * stats.norm.ppf(probs)[None, :]
+    return out
+
+
+# ---------------------------------------------------------------------------- refits
+def refit(model, y: np.ndarray | None = None, REML: bool | None = None):
+    """A copy of ``model`` refitted on response ``y`` and/or by another criterion.
+
+    The copy shares the terms and X; the optimizer starts from the fit's θ. It is for
+    internal use: its ``data`` still holds the original response.
+    """
+    new = copy.copy(model)
+    if REML is not None:
+        new.REML = bool(REML)
+    if y is not None:
+        new.fixed = dataclasses.replace(model.fixed, y=y)
+        new.system = BlockedSystem(model.terms, model.fixed.X, y)
+    new.optim = minimize_theta(new.objective, model.theta, model.theta_lower, model._theta_scale())
+    new._set_theta(new.optim.theta)
+    new.messages = []
+    return new
+
+
+def ml_deviance(system: BlockedSystem, theta: np.ndarray) -> float:
+    """The ML deviance profiled over β and σ at θ, for a system (the model's criterion)."""
+    f = system.factor(theta)
+    if not f.ok:
+        return np.inf
+    r2 = f.L22[-1, -1] ** 2
+    n = system.n
+    return f.logdet_z(system.q_rest) + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+
+
+def varpar_deviance(model, varpar: np.ndarray) -> float:
+    """lme4's ``devfun2``: the ML deviance at sds, correlations and σ, β at its conditional optimum."""
+    sigma = varpar[-1]
+    if not sigma > 0:
+        return np.inf
+    theta = theta_from_varpar(model, varpar)
+    if theta is None:
+        return np.inf
+    f = model.system.factor(theta)
+    if not f.ok:
+        return np.inf
+    s = model.system
+    r2 = f.L22[-1, -1] ** 2
+    return f.logdet_z(s.q_rest) + r2 / sigma**2 + s.n * np.log(2.0 * np.pi * sigma**2)
+
+
+# ---------------------------------------------------------------------------- profile
+def profile_intervals(model, table: ParameterTable, which: np.ndarray, zeta: np.ndarray) -> np.ndarray:
+    """Where each chosen parameter's likelihood profile crosses ``zeta`` (lower, upper)."""
+    ml = refit(model, REML=False) if model.REML else model
+    base = ml.deviance()
+    estimate = np.concatenate([varpar_vector(ml, ml.theta, ml.sigma), ml.beta])
+    se_beta = np.sqrt(np.diag(ml.vcov().to_numpy()))
+    out = np.full((len(table.kind), 2), np.nan)
+    lower, upper = table.lower, table.upper
+    for k in which:
+        if k < table.n_varpar:
+            profile = VarparProfile(ml, k, estimate[: table.n_varpar], base, lower, upper)
+            first_step = _first_varpar_step(table.kind[k], estimate[k], ml.sigma)
+        else:
+            j = k - table.n_varpar
+            profile = FixedEffectProfile(ml, j, base)
+            first_step = 0.5 * se_beta[j]
+        for side, z in enumerate(zeta):
+            out[k, side] = _crossing(profile.zeta, estimate[k], z, first_step, lower[k], upper[k])
+    return out
+
+
+def _first_varpar_step(kind: str, value: float, sigma: float) -> float:
+    if kind == "cor":
+        return 0.02
+    return 0.05 * value if value > 1e-3 * sigma else 0.05 * sigma
+
+
+def _crossing(zeta, estimate: float, target: float, first_step: float, lower: float, upper: float) -> float:
+    """The value where the profile ``zeta`` crosses ``target``, walking out from ``estimate``.
+
+    Secant steps (at most ten times the last one) until the crossing is bracketed, then
+    Brent's method; the bound if the profile reaches it first.
+    """
+    direction = np.sign(target)
+    bound = upper if direction > 0 else lower
+    if estimate == bound:
+        return bound
+    prev_x, prev_z = estimate, 0.0
+    step = first_step
+    for _ in range(100):
+        x = float(np.clip(prev_x + direction * step, lower, upper))
+        z = zeta(x)
+        if direction * z >= direction * target:
+            tol = 1e-7 * max(abs(x - estimate), 1e-12)
+            return scipy.optimize.brentq(lambda v: zeta(v) - target, prev_x, x, xtol=tol)
+        if x == bound:
+            return bound
+        last = abs(x - prev_x)
+        slope = (z - prev_z) / (x - prev_x)  # ζ increases with x on both sides
+        step = min(abs(1.1 * target - z) / slope, 10.0 * last) if slope > 0 else 2.0 * last
+        prev_x, prev_z = x, z
+    raise DataError(f"the likelihood profile does not reach {target:.3g} (from {estimate:.6g})")
+
+
+class _Profile:
+    """A profile's ζ(x) = sign(x − x̂)·√(deviance change), warm-started from the nearest point."""
+
+    estimate: float
+    base: float
+    start: np.ndarray
+
+    def __init__(self):
+        self._visited: dict[float, np.ndarray] = {}
+
+    def zeta(self, x: float) -> float:
+        near = min(self._visited, key=lambda v: abs(v - x), default=None)
+        start = self.start if near is None or abs(self.estimate - x) < abs(near - x) else self._visited[near]
+        deviance, nuisance = self.minimize(x, start)
+        self._visited[x] = nuisance
+        change = max(deviance - self.base, 0.0)
+        return float(np.sign(x - self.estimate) * min(np.sqrt(change), 1e3))
+
+    def minimize(self, x: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+
+class VarparProfile(_Profile):
+    """The ML deviance with variance parameter ``k`` fixed, minimized over the others."""
+
+    def __init__(self, ml, k: int, estimate: np.ndarray, base: float, lower: np.ndarray, upper: np.ndarray):
+        super().__init__()
+        self.model, self.k, self.base = ml, k, base
+        self.estimate = estimate[k]
+        self.free = np.arange(estimate.size) != k
+        self.start = estimate[self.free]
+        self.lower, self.upper = lower[: estimate.size][self.free], upper[: estimate.size][self.free]
+        sigma = estimate[-1]
+        scale = np.where(np.isfinite(self.upper), 1.0, np.maximum(self.start, 0.05 * sigma))
+        self.step = 0.1 * scale
+        self._full = estimate.copy()
+
+    def minimize(self, x, start):
+        def deviance(free):
+            self._full[self.k] = x
+            self._full[self.free] = free
+            return varpar_deviance(self.model, self._full)
+
+        return _minimize_box(deviance, start, self.lower, self.upper, self.step)
+
+
+class FixedEffectProfile(_Profile):
+    """The ML deviance with β_j fixed: x_j β_j as an offset, minimized over θ (and β, σ)."""
+
+    def __init__(self, ml, j: int, base: float):
+        super().__init__()
+        self.model, self.base = ml, base
+        self.estimate = ml.beta[j]
+        self.start = ml.theta
+        X = ml.fixed.X
+        self.x_j = X[:, j]
+        self.X_rest = np.delete(X, j, axis=1)
+        self.scale = ml._theta_scale()
+
+    def minimize(self, x, start):
+        system = BlockedSystem(self.model.terms, self.X_rest, self.model.fixed.y - x * self.x_j)
+        res = minimize_theta(lambda th: ml_deviance(system, th), start, self.model.theta_lower, self.scale)
+        return res.fun, res.theta
+
+
+def _minimize_box(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
+                  max_runs: int = 4) -> tuple[float, np.ndarray]:
+    """BOBYQA within [lower, upper], restarted from its answer until it stops improving."""
+    def objective(x, grad):
+        value = fun(x)
+        return value if np.isfinite(value) else 1e300
+
+    x = np.clip(np.asarray(start, float), lower, upper)
+    best = objective(x, None)
+    for _ in range(max_runs):
+        opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
+        opt.set_min_objective(objective)
+        opt.set_lower_bounds(lower)
+        opt.set_upper_bounds(upper)
+        opt.set_ftol_rel(1e-13)
+        opt.set_ftol_abs(1e-11)
+        opt.set_xtol_abs(1e-10 * step)
+        opt.set_maxeval(20000)
+        opt.set_initial_step(step)
+        try:
+            new_x = opt.optimize(x)
+            value = opt.last_optimum_value()
+        except (nlopt.RoundoffLimited, RuntimeError, ValueError):
+            break
+        improved = best - value
+        if value < best:
+            x, best = new_x, value
+        if improved < 1e-9:
+            break
+    return best, x
+
+
+# -------------------------------------------------------------------------- bootstrap
+def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: int, seed,
+                        progress: bool) -> np.ndarray:
+    """Percentile intervals of the parameters refitted on ``nsim`` simulated responses."""
+    if isinstance(nsim, bool) or not isinstance(nsim, (int, np.integer)) or nsim < 1:
+        raise ArgumentTypeError(f"nsim must be a positive integer, not {nsim!r}")
+    samples = bootstrap_samples(model, nsim, seed, progress)
+    out = np.full((len(table.kind), 2), np.nan)
+    for k in range(samples.shape[1]):
+        out[k] = percentile_interval(samples[:, k], probs)
+    return out
+
+
+def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
+    """One y* = Xβ + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε* ~ N(0, σ²I)."""
+    sigma = model.sigma
+    y = model.fixed_part().copy()
+    for term, sl in zip(model.terms, model.system.theta_slices):
+        T = term.factor(model.theta[sl])
+        b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
+        y += np.einsum("ij,ij->i", term.rows, b[term.codes])
+    return y + sigma * rng.standard_normal(model.nobs)
+
+
+def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
+    """nsim × parameters: sds, correlations, σ and β of each refit (NaN where a refit failed)."""
+    rng = np.random.default_rng(seed)
+    n_par = model.theta.size + 1 + model.n_fixed
+    samples = np.full((nsim, n_par), np.nan)
+    counter = None
+    started = time.perf_counter()
+    for i in range(nsim):
+        y = simulate_response(model, rng)
+        try:
+            fit = refit(model, y=y)
+            samples[i] = np.concatenate([varpar_vector(fit, fit.theta, fit.sigma), fit.beta])
+        except DataError:
+            pass
+        if progress and counter is None and (time.perf_counter() - started) * nsim / (i + 1) > _PROGRESS_AFTER_SECONDS:
+            counter = _progress_counter(nsim, done=i + 1)
+        if counter is not None:
+            counter.update(1)
+    if counter is not None:
+        counter.close()
+    failed = int(np.isnan(samples[:, -1]).sum())
+    if failed:
+        warnings.warn(f"{failed} of {nsim} bootstrap refits failed", UserWarning, stacklevel=4)
+    return samples
+
+
+class _StderrCounter:
+    """A minimal progress counter on stderr, for when tqdm is not installed."""
+
+    def __init__(self, total: int, done: int):
+        self.total, self.done = total, done
+
+    def update(self, n: int) -> None:
+        self.done += n
+        sys.stderr.write(f"\rbootstrap {self.done}/{self.total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _progress_counter(total: int, done: int):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _StderrCounter(total, done - 1)
+    return tqdm(total=total, initial=done - 1, desc="bootstrap")
+
+
+def percentile_interval(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """boot.ci's percentile end points: order statistics (R + 1)p, interpolated on the normal scale."""
+    t = np.sort(values[np.isfinite(values)])
+    R = t.size
+    if R == 0:
+        return np.full(len(probs), np.nan)
+    out = np.empty(len(probs))
+    for i, p in enumerate(probs):
+        rank = (R + 1) * p
+        k = int(np.floor(rank))
+        if k == rank and 1 <= k <= R:
+            out[i] = t[k - 1]
+        elif k <= 0:
+            out[i] = t[0]
+        elif k >= R:
+            out[i] = t[-1]
+        else:
+            q, q_lo, q_hi = stats.norm.ppf([p, k / (R + 1), (k + 1) / (R + 1)])
+            out[i] = t[k - 1] + (q - q_lo) / (q_hi - q_lo) * (t[k] - t[k - 1])
+    return out
