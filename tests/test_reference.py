@@ -32,8 +32,14 @@ def test_objective_reaches_lme4_best_optimum(case, model):
     assert ours <= case["default_objective"] + 1e-6
 
 
+def r_spelling(term):
+    """R writes I(Time^2) where Python writes I(Time ** 2)."""
+    return term.replace(" ", "").replace("**", "^")
+
+
 def test_fixed_effects(case, model):
-    table = lp.tidy(model, effects="fixed").set_index("term")
+    table = lp.tidy(model, effects="fixed")
+    table = table.set_index(table["term"].map(r_spelling))
     for fe in case["fixef"]:
         row = table.loc[fe["term"]]
         assert abs(row["estimate"] - fe["estimate"]) <= 1e-3 * fe["std_error"], fe["term"]
@@ -84,6 +90,7 @@ def test_glance_columns_and_values(case, model):
 
 def test_augment_matches_broom_mixed(case, model):
     aug = lp.augment(model)
+    aug = aug[aug[".fitted"].notna()]  # broom.mixed leaves out rows dropped for missing values
     n = len(case["augment"])
     for col in [".fitted", ".resid", ".hat", ".cooksd", ".fixed", ".mu", ".wtres"]:
         theirs = np.array([row[col] for row in case["augment"]])
@@ -97,8 +104,9 @@ def test_conditional_modes_and_sds(case, model):
     assert len(rv) == len(case["ranef"])
     for r in case["ranef"]:
         est, sd = rv.loc[(r["grp"], r["level"], r["term"]), ["estimate", "std.error"]]
-        assert abs(est - r["condval"]) <= 2e-3 * r["condsd"] + 1e-8
-        assert close(sd, r["condsd"], 2e-3, 1e-8)
+        # absolute slack relative to σ: a variance at its bound (0 here, 1e-5 in lme4) is the same fit
+        assert abs(est - r["condval"]) <= 2e-3 * r["condsd"] + 1e-4 * case["sigma"]
+        assert close(sd, r["condsd"], 2e-3, 1e-4 * case["sigma"])
 
 
 def test_singular_fits_say_so_in_lme4_words(case, fits, case_id):
