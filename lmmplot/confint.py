@@ -486,11 +486,15 @@ class _StderrCounter:
 
     def __init__(self, total: int, done: int):
         self.total, self.done = total, done
+        self._shown = -1
 
     def update(self, n: int) -> None:
         self.done += n
-        sys.stderr.write(f"\rbootstrap {self.done}/{self.total}")
-        sys.stderr.flush()
+        percent = 100 * self.done // self.total
+        if percent != self._shown:
+            self._shown = percent
+            sys.stderr.write(f"\rbootstrap {self.done}/{self.total} ({percent}%)")
+            sys.stderr.flush()
 
     def close(self) -> None:
         sys.stderr.write("\n")

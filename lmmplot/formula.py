@@ -6,6 +6,7 @@ materializes; this module never sees data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from formulaic import Formula
 
@@ -128,10 +129,16 @@ def _is_name(text: str) -> bool:
     return text.isidentifier() or (text.startswith("`") and text.endswith("`") and len(text) > 2)
 
 
+@lru_cache(maxsize=512)
+def formulaic_formula(text: str) -> Formula:
+    """formulaic's parse of a formula string, parsed once per string (a pure function)."""
+    return Formula(text)
+
+
 def _uncorrelated(expr: str, source: str) -> list[str]:
     """lme4's ``||``: the intercept and each term become blocks of their own."""
     try:
-        parsed = Formula(expr)
+        parsed = formulaic_formula(expr)
     except Exception as exc:  # formulaic raises several types
         raise FormulaError(f"cannot read {expr!r} in {source}: {exc}") from None
     out = []

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, ModelSpec, model_matrix
+from formulaic import ModelSpec, model_matrix
 
 from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
-from .formula import ParsedFormula
+from .formula import ParsedFormula, formulaic_formula
 from .names import coef_name
 from .terms import RandomTerm, check_identifiable, group_codes, label, lme4_order
 
@@ -59,7 +59,7 @@ def required_columns(parsed: ParsedFormula) -> dict[str, str]:
 
 def _variables(text: str, where: str) -> set[str]:
     try:
-        return set(Formula(text).required_variables)
+        return set(formulaic_formula(text).required_variables)
     except Exception as exc:  # formulaic raises several types
         raise FormulaError(f"cannot read {where!r}: {exc}") from None
 
@@ -96,9 +96,9 @@ def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFra
 
 def _materialize(spec, data: pd.DataFrame, where: str) -> pd.DataFrame:
     try:
-        if isinstance(spec, str):
-            return model_matrix(spec, data, na_action="ignore")
-        return spec.get_model_matrix(data, na_action="ignore")
+        if isinstance(spec, ModelSpec):
+            return spec.get_model_matrix(data, na_action="ignore")
+        return model_matrix(spec, data, na_action="ignore")
     except DataError:
         raise
     except Exception as exc:  # formulaic raises many types, all about what the user wrote
@@ -112,11 +112,12 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
         raise DataError(f"the response {response!r} must be numeric, not {data[response].dtype}")
     if response in data.columns and pd.api.types.is_bool_dtype(data[response]):
         raise DataError(f"the response {response!r} must be numeric, not boolean")
-    lhs = _materialize(f"{response} ~ 1", data, f"the response {response!r}").lhs
+    both = _materialize(formulaic_formula(f"{response} ~ {parsed.fixed}"), data,
+                        f"the response {response!r} and fixed effects {parsed.fixed!r}")
+    lhs, rhs = both.lhs, both.rhs
     if lhs.shape[1] != 1:
         raise DataError(f"the response {response!r} must be one numeric column")
     y = np.asarray(lhs, dtype=float).ravel()
-    rhs = _materialize(parsed.fixed, data, f"the fixed effects {parsed.fixed!r}")
     X = np.asarray(rhs, dtype=float)
     _check_finite(y, [response])
     _check_finite(X, list(rhs.columns))
@@ -163,7 +164,7 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
     """The random-effects terms on the data, in lme4's order, checked as lme4 checks them."""
     terms = []
     for spec in parsed.random:
-        mm = _materialize(spec.expr, data, f"the random term {spec.source}")
+        mm = _materialize(formulaic_formula(spec.expr), data, f"the random term {spec.source}")
         rows = np.asarray(mm, dtype=float)
         if rows.shape[1] == 0:
             raise FormulaError(f"random term {spec.source} has no effects")

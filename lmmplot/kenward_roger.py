@@ -26,7 +26,7 @@ from .linalg import FactorPattern, term_matrix
 MAX_RANDOM_EFFECTS = 5000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KenwardRoger:
     """Kenward-Roger's inference for the fixed effects of one REML fit (pbkrtest's numbers).
 
@@ -140,10 +140,10 @@ def kenward_roger(model) -> KenwardRoger:
 
 
 def _inverse(info: np.ndarray) -> np.ndarray:
-    """solve(), or the pseudo-inverse when an eigenvalue is within 1e-10 of 0 (as pbkrtest)."""
+    """The inverse, or MASS::ginv's pseudo-inverse when an eigenvalue is within 1e-10 of 0 (as pbkrtest)."""
     if np.min(np.abs(np.linalg.eigvalsh(info))) > 1e-10:
         return np.linalg.inv(info)
-    return np.linalg.pinv(info)
+    return np.linalg.pinv(info, rcond=np.sqrt(np.finfo(float).eps), hermitian=True)
 
 
 def _information_pieces(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

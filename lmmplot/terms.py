@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,7 @@ class RandomTerm:
     def ntheta(self) -> int:
         return self.p * (self.p + 1) // 2
 
-    @property
+    @cached_property
     def tril(self) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of each θ entry in T: the lower triangle, column by column."""
         cols, rows = np.triu_indices(self.p)

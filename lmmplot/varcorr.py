@@ -80,3 +80,17 @@ class VarCorr:
         else:
             rows.append((names.RESIDUAL_GROUP, names.RESIDUAL_SD, self.sigma))
         return rows
+
+    def __str__(self) -> str:
+        """lme4's ``print(VarCorr(m))``."""
+        from .display import varcorr_text
+
+        return varcorr_text(self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        from .display import varcorr_html
+
+        return varcorr_html(self)
