@@ -16,14 +16,16 @@ W = σ⁻²(I − ZΛM⁻¹ΛᵀZᵀ) with M = ΛᵀZᵀZΛ + I, so that nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from .errors import DataError
 from .linalg import FactorPattern, term_matrix
 
-MAX_RANDOM_EFFECTS = 5000
+MAX_RANDOM_EFFECTS = 3000
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,8 +120,9 @@ def kenward_roger(model) -> KenwardRoger:
     Raises
     ------
     DataError
-        For ML fits (as lmerTest), or when the model has too many random effects for
-        the dense q × q work.
+        For ML fits, as lmerTest refuses them (pbkrtest itself would refit by REML), or
+        when the model has more than ``MAX_RANDOM_EFFECTS`` random effects for the dense
+        q × q work.
     """
     if not model.REML:
         raise DataError("Kenward-Roger's method is only available for REML model fits")
@@ -148,24 +151,24 @@ def _inverse(info: np.ndarray) -> np.ndarray:
 
 def _information_pieces(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The Pᵣ (k × p × p), Qᵣₛ (k × k × p × p) and Kᵣₛ (k × k) of every variance parameter."""
-    forms = _weighted_cross_products(model)
-    C1, D1, C2, D2, E2, E3, trace_W2 = (forms[key] for key in ("C1", "D1", "C2", "D2", "E2", "E3", "trW2"))
+    w = _weighted_cross_products(model)
     components = _covariance_components(model.terms)
-    k, p = len(components) + 1, D1.shape[1]
+    k, p = len(components) + 1, w.ZWX.shape[1]
     P = np.zeros((k, p, p))
     Q = np.zeros((k, k, p, p))
     K = np.zeros((k, k))
+    C, D = w.ZWZ, w.ZWX
     for r, pairs_r in enumerate(components):
-        P[r] = -sum(D1[a].T @ D1[b] for a, b in pairs_r)
+        P[r] = -sum(D[a].T @ D[b] for a, b in pairs_r)
         for s, pairs_s in enumerate(components):
-            Q[r, s] = sum(D1[a].T @ C1[np.ix_(b, c)] @ D1[d] for a, b in pairs_r for c, d in pairs_s)
-            K[r, s] = sum(np.sum(C1[np.ix_(d, a)] * C1[np.ix_(c, b)]) for a, b in pairs_r for c, d in pairs_s)
-        Q[r, -1] = sum(D1[a].T @ D2[b] for a, b in pairs_r)
+            Q[r, s] = sum(D[a].T @ C[np.ix_(b, c)] @ D[d] for a, b in pairs_r for c, d in pairs_s)
+            K[r, s] = sum(np.sum(C[np.ix_(d, a)] * C[np.ix_(c, b)]) for a, b in pairs_r for c, d in pairs_s)
+        Q[r, -1] = sum(D[a].T @ w.ZW2X[b] for a, b in pairs_r)
         Q[-1, r] = Q[r, -1].T
-        K[r, -1] = K[-1, r] = sum(np.trace(C2[np.ix_(b, a)]) for a, b in pairs_r)
-    P[-1] = -E2
-    Q[-1, -1] = E3
-    K[-1, -1] = trace_W2
+        K[r, -1] = K[-1, r] = sum(np.trace(w.ZW2Z[np.ix_(b, a)]) for a, b in pairs_r)
+    P[-1] = -w.XW2X
+    Q[-1, -1] = w.XW3X
+    K[-1, -1] = w.trace_W2
     return P, Q, K
 
 
@@ -185,34 +188,44 @@ def _covariance_components(terms) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     return out
 
 
-def _weighted_cross_products(model) -> dict:
-    """ZᵀWʲZ, ZᵀWʲX, XᵀWʲX for j = 1, 2 (and XᵀW³X, tr W²) by Woodbury on [Z X].
+class _WeightedProducts(NamedTuple):
+    """Cross products weighted by powers of W = V⁻¹."""
 
-    With V = ZΛ, M = VᵀV + I = E diag(μ) Eᵀ and W = σ⁻²(I − VM⁻¹Vᵀ), one has
-    Wʲ = σ⁻²ʲ(I − V (Σᵢ₌₁..ⱼ M⁻ⁱ) Vᵀ) and tr W² = σ⁻⁴(n − q + Σ μ⁻²).
+    ZWZ: np.ndarray
+    ZWX: np.ndarray
+    ZW2Z: np.ndarray
+    ZW2X: np.ndarray
+    XW2X: np.ndarray
+    XW3X: np.ndarray
+    trace_W2: float
+
+
+def _weighted_cross_products(model) -> _WeightedProducts:
+    """The products of Z and X weighted by W, W², W³, by Woodbury on [Z X].
+
+    With V = ZΛ, M = VᵀV + I and W = σ⁻²(I − VM⁻¹Vᵀ), one has
+    Wʲ = σ⁻²ʲ(I − V (Σᵢ₌₁..ⱼ M⁻ⁱ) Vᵀ) and tr W² = σ⁻⁴(n − q + tr M⁻²).
     """
     terms, X = model.terms, model.fixed.X
     n, q = X.shape[0], sum(t.q for t in model.terms)
     Z = sp.hstack([term_matrix(t) for t in terms], format="csc")
     lam = FactorPattern(terms, 0).matrix(model.theta)
-    ZtZ = (Z.T @ Z).toarray()
     ZtX = np.asarray(Z.T @ X)
-    S = np.block([[ZtZ, ZtX], [ZtX.T, X.T @ X]])
-    K = np.asarray((lam.T @ S[:q]).T)  # [Z X]ᵀ Z Λ, (q + p) × q
-    mu, E = np.linalg.eigh(np.asarray(lam.T @ K[:q]) + np.eye(q))
-    KE = K @ E
+    S = np.block([[(Z.T @ Z).toarray(), ZtX], [ZtX.T, X.T @ X]])  # [Z X]ᵀ[Z X]
+    K = np.asarray((lam.T @ S[:q]).T)  # [Z X]ᵀ V
+    M = np.asarray(lam.T @ K[:q]) + np.eye(q)
+    M_inv = scipy.linalg.cho_solve(scipy.linalg.cho_factor(M, lower=True), np.eye(q))
+    KM = K @ M_inv
     s2 = model.sigma**2
-
-    def power(j: int, rows=slice(None)) -> np.ndarray:
-        weights = sum(mu**-i for i in range(1, j + 1))
-        return (S[rows, rows] - (KE[rows] * weights) @ KE[rows].T) / s2**j
-
-    F1, F2 = power(1), power(2)
-    fixed = slice(q, None)
-    return {
-        "C1": F1[:q, :q], "D1": F1[:q, q:], "C2": F2[:q, :q], "D2": F2[:q, q:], "E2": F2[q:, q:],
-        "E3": power(3, fixed), "trW2": (n - q + np.sum(mu**-2.0)) / s2**2,
-    }
+    F1 = S - KM @ K.T  # σ² [Z X]ᵀ W [Z X]
+    F2 = F1 - KM @ KM.T  # σ⁴ [Z X]ᵀ W² [Z X]
+    KM_x = KM[q:]
+    XW3X = (F2[q:, q:] - KM_x @ M_inv @ KM_x.T) / s2**3
+    F1, F2 = F1 / s2, F2 / s2**2
+    return _WeightedProducts(
+        ZWZ=F1[:q, :q], ZWX=F1[:q, q:], ZW2Z=F2[:q, :q], ZW2X=F2[:q, q:], XW2X=F2[q:, q:],
+        XW3X=XW3X, trace_W2=float((n - q + np.sum(M_inv**2)) / s2**2),
+    )
 
 
 def _full_row_rank(L: np.ndarray) -> np.ndarray:

@@ -8,12 +8,17 @@ part is a sparse product. Nothing here depends on θ until :meth:`BlockedSystem.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from .kernels import cholesky_lower, first_block, rest_update
 from .terms import RandomTerm
+
+
+_SMALL = 48  # below this size the compiled loop factors faster than a LAPACK call
 
 
 def level_sums(codes: np.ndarray, values: np.ndarray, nlevels: int) -> np.ndarray:
@@ -69,14 +74,18 @@ class Factor:
     theta: np.ndarray
     T1: np.ndarray  # p1 × p1
     L11: np.ndarray  # l1 × p1 × p1, lower
-    L11inv: np.ndarray  # l1 × p1 × p1
     L22: np.ndarray  # (q_rest + p + 1) square, lower
     lam_rest: sp.csr_array | None
+    logdet1: float  # log|L11|²
     ok: bool = True
 
+    @cached_property
+    def L11inv(self) -> np.ndarray:
+        return np.linalg.inv(self.L11)
+
     def logdet_z(self, q_rest: int) -> float:
-        d1 = np.diagonal(self.L11, axis1=1, axis2=2)
-        return 2.0 * (np.log(d1).sum() + np.log(np.diag(self.L22)[:q_rest]).sum())
+        """log|L_Z|², the random effects' part of the log-determinant."""
+        return self.logdet1 + 2.0 * np.log(np.diag(self.L22)[:q_rest]).sum()
 
 
 class BlockedSystem:
@@ -99,19 +108,20 @@ class BlockedSystem:
         n, p1, l1 = self.n, self.p1, self.l1
         R1 = first.rows
         self.A11 = level_sums(first.codes, (R1[:, :, None] * R1[:, None, :]).reshape(n, -1), l1)
-        self.A11 = self.A11.reshape(l1, p1, p1)
+        self.A11 = np.ascontiguousarray(self.A11.reshape(l1, p1, p1))
         E = level_sums(first.codes, (W[:, :, None] * R1[:, None, :]).reshape(n, -1), l1)
-        self.E = E.reshape(l1, self.mxy, p1)
+        self.E = np.ascontiguousarray(E.reshape(l1, self.mxy, p1))
         self.q_rest = sum(t.q for t in rest)
         if rest:
             Zr = sp.hstack([term_matrix(t) for t in rest], format="csr")
             self.Z_rest = Zr
             self.A21z = (Zr.T @ term_matrix(first)).tocsr()  # q_rest × q1
+            self.blocks = _level_blocks(self.A21z, l1, p1)
             ZtW = np.asarray(Zr.T @ W)
             ZtZ = (Zr.T @ Zr).toarray()
             self.A22 = np.block([[ZtZ, ZtW], [ZtW.T, W.T @ W]])
             self.pattern = FactorPattern(rest, self.theta_slices[1].start)
-            self._bsr_index = (np.arange(l1), np.arange(l1 + 1))
+            self.lam_diagonal = all(t.p == 1 for t in rest)
         else:
             self.Z_rest = None
             self.A22 = W.T @ W
@@ -119,43 +129,56 @@ class BlockedSystem:
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""
         T1 = self.first.factor(theta[self.theta_slices[0]])
-        p1, l1, qr = self.p1, self.l1, self.q_rest
-        if p1 == 1:
-            t = T1[0, 0]
-            L11 = np.sqrt(t * t * self.A11 + 1.0)
-            L11inv = 1.0 / L11
-            Wb = t * L11inv  # T1 L11^{-T}, per level
-            F = self.E * Wb  # l1 × mxy × 1
-        else:
-            M11 = T1.T @ self.A11 @ T1
-            M11[:, np.arange(p1), np.arange(p1)] += 1.0
-            L11 = np.linalg.cholesky(M11)
-            L11inv = np.linalg.inv(L11)
-            Wb = T1 @ np.swapaxes(L11inv, 1, 2)
-            F = self.E @ Wb
-        F2 = np.swapaxes(F, 0, 1).reshape(self.mxy, l1 * p1)
-        G_xy = F2 @ F2.T
+        p1, l1, qr, m = self.p1, self.l1, self.q_rest, self.mxy
+        L11 = np.zeros((l1, p1, p1))
+        W = np.empty((l1, p1, p1))
+        F = np.empty((l1, m, p1))
+        G = np.zeros((m, m))
+        logdet1 = first_block(self.A11, self.E, T1, L11, W, F, G)
         lam = None
         if qr:
-            if p1 == 1:
-                H = self.A21z.multiply(Wb.reshape(1, l1)).tocsr()
-            else:
-                H = self.A21z @ sp.bsr_array((Wb, *self._bsr_index), shape=(l1 * p1, l1 * p1))
-            G_zz = (H @ H.T).toarray()
-            G_zx = np.asarray(H @ F2.T)
-            S = self.A22 - np.block([[G_zz, G_zx], [G_zx.T, G_xy]])
+            S = self.A22.copy()
+            Gzz = np.zeros((qr, qr))
+            Gzx = np.zeros((qr, m))
+            rest_update(*self.blocks, W, F, Gzz, Gzx)
             lam = self.pattern.matrix(theta)
-            Sz = S[:qr]
-            top = np.asarray(lam.T @ Sz)  # Λᵀ [S_zz S_zx]
-            S_zz = np.asarray(lam.T @ top[:, :qr].T).T
-            S[:qr, :qr] = S_zz
-            S[:qr, qr:] = top[:, qr:]
-            S[qr:, :qr] = top[:, qr:].T
+            if self.lam_diagonal:
+                d = lam.diagonal()
+                S[:qr, :qr] -= Gzz  # lower triangle right; the factorization reads no other
+                S[:qr, :qr] *= d[:, None] * d[None, :]
+                S[:qr, qr:] = d[:, None] * (S[:qr, qr:] - Gzx)
+            else:
+                Gzz += np.tril(Gzz, -1).T
+                S[:qr, :qr] = np.asarray(lam.T @ (lam.T @ (S[:qr, :qr] - Gzz)).T).T
+                S[:qr, qr:] = np.asarray(lam.T @ (S[:qr, qr:] - Gzx))
+            S[qr:, qr:] -= G
             S[np.arange(qr), np.arange(qr)] += 1.0
+            S[qr:, :qr] = S[:qr, qr:].T
         else:
-            S = self.A22 - G_xy
-        try:
-            L22 = scipy.linalg.cholesky(S, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            return Factor(theta, T1, L11.reshape(l1, p1, p1), L11inv, S, lam, ok=False)
-        return Factor(theta, T1, L11.reshape(l1, p1, p1), L11inv.reshape(l1, p1, p1), L22, lam)
+            S = self.A22 - G
+        if S.shape[0] <= _SMALL:
+            ok = cholesky_lower(S)
+            L22 = S
+        else:
+            try:
+                L22 = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
+                ok = bool(np.all(np.isfinite(np.diag(L22))))
+            except np.linalg.LinAlgError:
+                L22, ok = S, False
+        return Factor(theta, T1, L11, L22, lam, logdet1, ok=ok)
+
+
+def _level_blocks(A21z: sp.csr_array, nlevels: int, p1: int):
+    """A21z's nonzeros grouped by level of the first term: (ptr, rows, vals) for rest_update.
+
+    ``vals`` holds, for each (level, row) pair, the row's entries in that level's p1 columns.
+    """
+    coo = A21z.tocoo()
+    level, col = np.divmod(coo.col, p1)
+    key = level.astype(np.int64) * A21z.shape[0] + coo.row
+    uniq, inverse = np.unique(key, return_inverse=True)
+    vals = np.zeros((uniq.size, p1))
+    np.add.at(vals, (inverse.ravel(), col), coo.data)
+    rows = (uniq % A21z.shape[0]).astype(np.int64)
+    ptr = np.searchsorted(uniq // A21z.shape[0], np.arange(nlevels + 1)).astype(np.int64)
+    return ptr, rows, vals

@@ -61,12 +61,12 @@ class LinearMixedModel:
 
     def _criterion(self, f: Factor, reml: bool) -> float:
         qr, p, n = self.system.q_rest, self.system.p, self.system.n
-        diag = np.diag(f.L22)
+        diag = f.L22.diagonal()
+        log_diag = 2.0 * np.log(diag)
         r2 = diag[-1] ** 2
-        ld = f.logdet_z(qr)
+        ld = f.logdet1 + log_diag[:qr].sum()
         if reml:
-            ldx = 2.0 * np.log(diag[qr : qr + p]).sum()
-            return ld + ldx + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
+            return ld + log_diag[qr : qr + p].sum() + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
         return ld + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
 
     def fit(self) -> "LinearMixedModel":
