@@ -146,17 +146,22 @@ def _check_finite(values: np.ndarray, names: list[str]) -> None:
 
 
 def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
-    """Which columns to keep, dropping each column that earlier ones already span (as R's qr)."""
-    keep = np.zeros(X.shape[1], dtype=bool)
-    basis = np.zeros((X.shape[0], 0))
-    for j in range(X.shape[1]):
-        col = X[:, j]
-        norm = np.linalg.norm(col)
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-        rnorm = np.linalg.norm(resid)
-        if norm > 0 and rnorm > tol * norm:
-            keep[j] = True
-            basis = np.column_stack([basis, resid / rnorm])
+    """Which columns to keep: each column that earlier ones already span is dropped (as R's qr).
+
+    A QR factorization without pivoting shows the first dependent column as a tiny diagonal
+    entry of R; drop it and factor again, until none is left.
+    """
+    keep = np.ones(X.shape[1], dtype=bool)
+    norms = np.linalg.norm(X, axis=0)
+    keep &= norms > 0
+    while keep.any():
+        idx = np.flatnonzero(keep)
+        R = np.linalg.qr(X[:, idx], mode="r")
+        ratio = np.abs(np.diag(R)) / norms[idx]
+        bad = np.flatnonzero(ratio <= tol)
+        if bad.size == 0:
+            break
+        keep[idx[bad[0]]] = False
     return keep
 
 
