@@ -171,6 +171,13 @@ class LinearMixedModel:
 
         return VarparCovariance.from_model(self)
 
+    @cached_property
+    def kenward_roger(self):
+        """pbkrtest's adjusted covariance and df (REML fits), computed once per fit."""
+        from .kenward_roger import kenward_roger
+
+        return kenward_roger(self)
+
     def _vcov_array(self) -> np.ndarray:
         Rinv = scipy.linalg.solve_triangular(self.RX, np.eye(self.n_fixed), lower=False)
         return self.sigma**2 * (Rinv @ Rinv.T)

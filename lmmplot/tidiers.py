@@ -106,9 +106,9 @@ def _tidy_lmer(model: LinearMixedModel, effects=("ran_pars", "fixed"), scales=No
     columns = ["effect", "group", "level", "term", "estimate", "std.error", "statistic", "df", "p.value"]
     if conf_int:
         columns += ["conf.low", "conf.high"]
-    if not {"ran_vals", "ran_coefs"} & set(effects):
-        columns.remove("level")
-    return out.reindex(columns=columns)
+    out = out.reindex(columns=columns)
+    # as broom.mixed: a column with nothing in it for the effects asked for is left out
+    return out.loc[:, out.notna().any(axis=0).to_numpy()]
 
 
 def fixed_effects_table(model, ddf_method: str = "Satterthwaite") -> pd.DataFrame:
@@ -118,9 +118,7 @@ def fixed_effects_table(model, ddf_method: str = "Satterthwaite") -> pd.DataFram
         se = np.sqrt(np.diag(vc.vcov_beta))
         df = vc.coef_df()
     elif ddf_method == "Kenward-Roger":
-        from .kenward_roger import kenward_roger
-
-        kr = kenward_roger(model)
+        kr = model.kenward_roger
         se = np.sqrt(np.diag(kr.vcov_beta))
         df = kr.coef_df()
     else:
