@@ -42,8 +42,9 @@ for (i in seq_len(reps)) {
 messages <- model@optinfo$conv$lme4$messages
 quote <- function(s) paste0('"', gsub('"', '\\\\"', s), '"')
 cat("\n", sprintf(
-  '{"rows": %d, "times": [%s], "median": %.17g, "objective": %.17g, "theta": [%s], "messages": [%s], "version": "%s"}',
+  '{"rows": %d, "times": [%s], "median": %.17g, "objective": %.17g, "theta": [%s], "messages": [%s], "version": "%s", "blas": "%s"}',
   nobs(model), paste(sprintf("%.17g", times), collapse = ", "), median(times),
   -2 * as.numeric(logLik(model)), paste(sprintf("%.17g", getME(model, "theta")), collapse = ", "),
-  paste(vapply(as.character(messages), quote, ""), collapse = ", "), as.character(packageVersion("lme4"))
+  paste(vapply(as.character(messages), quote, ""), collapse = ", "), as.character(packageVersion("lme4")),
+  basename(sessionInfo()$BLAS)
 ), "\n", sep = "")

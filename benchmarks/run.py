@@ -48,11 +48,20 @@ def plan_for(quick: bool) -> Plan:
                 sm_timeout=120, scale_sm_timeout=120)
 
 
-def repeat_args(plan: Plan, target: Target) -> list[str]:
-    """Scale targets get one timed fit and no warm-up fit of their own (a small fit warms up)."""
+def repeats(plan: Plan, target: Target) -> tuple[float, int, int, bool]:
+    """(budget, min_reps, max_reps, warm_up) for one target.
+
+    Scale targets get one timed fit and no warm-up fit of their own (a small fit warms up).
+    """
     if target.scale:
-        return ["--budget", "0", "--min-reps", "1", "--max-reps", "1", "--no-warm-up"]
-    return ["--budget", str(plan.budget), "--min-reps", str(plan.min_reps), "--max-reps", str(plan.max_reps)]
+        return 0.0, 1, 1, False
+    return plan.budget, plan.min_reps, plan.max_reps, True
+
+
+def repeat_args(plan: Plan, target: Target) -> list[str]:
+    budget, min_reps, max_reps, warm_up = repeats(plan, target)
+    args = ["--budget", str(budget), "--min-reps", str(min_reps), "--max-reps", str(max_reps)]
+    return args if warm_up else [*args, "--no-warm-up"]
 
 
 def run_lmmplot(target: Target, plan: Plan) -> ChildResult:
@@ -69,10 +78,9 @@ def run_lme4(target: Target, plan: Plan) -> ChildResult | None:
         csv = Path(tmp) / f"{target.name}.csv"
         data.to_csv(csv, index=False)
         del data
-        reps = repeat_args(plan, target)
-        budget, min_reps, max_reps = reps[1], reps[3], reps[5]
+        budget, min_reps, max_reps, warm_up = repeats(plan, target)
         cmd = ["Rscript", str(HERE / "lme4_child.R"), str(csv), target.formula, str(target.REML).upper(),
-               ",".join(target.categorical), budget, min_reps, max_reps, str(not target.scale).upper()]
+               ",".join(target.categorical), str(budget), str(min_reps), str(max_reps), str(warm_up).upper()]
         return run_child(cmd, plan.lme4_timeout)
 
 
@@ -158,6 +166,7 @@ def summarize(target: Target, lmm: ChildResult, lme4: ChildResult | None, sm: Ch
         "lme4_objective": lme4.answer["objective"] if lme4_ok else None,
         "lme4_messages": lme4.answer["messages"] if lme4_ok else None,
         "lme4_peak_mb": lme4.peak_mb if lme4 is not None else None,
+        "lme4_env": {k: lme4.answer[k] for k in ("version", "blas")} if lme4_ok else None,
         "lme4_cell": "n/a (no Rscript)" if lme4 is None else child_cell(lme4, plan.lme4_timeout),
         "sm_cell": "n/a (cannot express)" if target.statsmodels is None else child_cell(
             sm, plan.scale_sm_timeout if target.scale else plan.sm_timeout),
@@ -211,7 +220,8 @@ def linearity_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def environment() -> str:
+def environment(rows: list[dict] | None = None) -> str:
+    """Versions, BLAS, cores and OPENBLAS_CORETYPE; lme4's version and R's BLAS once R has run."""
     import numpy
 
     blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -219,7 +229,11 @@ def environment() -> str:
         f"Python {platform.python_version()}, numpy {numpy.__version__} ({blas.get('name')} {blas.get('version')})",
         f"{os.cpu_count()} cores",
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}",
+        "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()),
     ]
+    r_info = next((r["lme4_env"] for r in rows or [] if r.get("lme4_env")), None)
+    if r_info:
+        parts.append(f"lme4 {r_info['version']} (R's BLAS: {r_info['blas']})")
     return "; ".join(parts)
 
 
@@ -263,13 +277,13 @@ def main() -> None:
         rows.append(row)
         print(f"[{target.name}] lmmplot {seconds(row['lmm_time'])} s, lme4 {row['lme4_cell']}, "
               f"statsmodels {row['sm_cell']}, met: {row['met']}", file=sys.stderr, flush=True)
-    print(f"Environment: {environment()}\n")
+    print(f"Environment: {environment(rows)}\n")
     print(markdown_table(rows))
     lin = linearity_table(rows)
     if lin:
         print("\n" + lin)
     if args.json:
-        Path(args.json).write_text(json.dumps({"environment": environment(), "rows": rows}, indent=1))
+        Path(args.json).write_text(json.dumps({"environment": environment(rows), "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ def dense_design_gb(target: Target, data) -> float:
 def fit_mixedlm(spec: StatsmodelsSpec, data, reml: bool):
     import statsmodels.formula.api as smf
 
+    warnings.simplefilter("ignore")  # statsmodels turns its ConvergenceWarning back on at import
     groups = spec.groups
     if groups is None:
         groups = "_one_group"
@@ -45,7 +46,6 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args()
     target = BY_NAME[args.name]
-    warnings.simplefilter("ignore")
     data = target.load()
     size = dense_design_gb(target, data)
     if size > DENSE_LIMIT_GB:

@@ -13,6 +13,7 @@ from .formula import parse_formula
 from .frame import as_pandas, complete_rows, fixed_design, random_terms
 from .linalg import BlockedSystem, Factor, level_sums
 from .names import unique_group_names
+from .numderiv import deriv12
 from .optimize import minimize_theta
 
 SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
@@ -103,7 +104,7 @@ class LinearMixedModel:
         if self.isSingular():
             msgs.append(SINGULAR_MESSAGE)
             return msgs
-        grad, hess = _derivatives(self.objective, self.theta)
+        grad, hess = deriv12(self.objective, self.theta)
         try:
             chol = np.linalg.cholesky(hess)
             scaled = scipy.linalg.cho_solve((chol, True), grad)
@@ -393,27 +394,6 @@ def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.nda
         out.append(cols @ np.swapaxes(cols, 1, 2))
         start += p * nl
     return out
-
-
-def _derivatives(fun, x: np.ndarray, delta: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
-    """Central-difference gradient and Hessian (lme4's deriv12)."""
-    k = x.size
-    f0 = fun(x)
-    grad = np.zeros(k)
-    hess = np.zeros((k, k))
-    eye = np.eye(k) * delta
-    fp = np.array([fun(x + eye[i]) for i in range(k)])
-    fm = np.array([fun(x - eye[i]) for i in range(k)])
-    grad = (fp - fm) / (2 * delta)
-    np.fill_diagonal(hess, (fp - 2 * f0 + fm) / delta**2)
-    for i in range(k):
-        for j in range(i):
-            fpp = fun(x + eye[i] + eye[j])
-            fmm = fun(x - eye[i] - eye[j])
-            hess[i, j] = hess[j, i] = (fpp - 2 * f0 + fmm - hess[i, i] * delta**2 - hess[j, j] * delta**2) / (
-                2 * delta**2
-            )
-    return grad, hess
 
 
 def lmer(formula: str, data, REML: bool = True) -> LinearMixedModel:

@@ -78,3 +78,23 @@ def hessian(fun: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1,
                 h = h / v
             H[i, j] = H[j, i] = _richardson(np.array(est))
     return H
+
+
+def deriv12(fun, x: np.ndarray, delta: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian, as lme4's deriv12 for its convergence checks."""
+    k = x.size
+    f0 = fun(x)
+    hess = np.zeros((k, k))
+    eye = np.eye(k) * delta
+    fp = np.array([fun(x + eye[i]) for i in range(k)])
+    fm = np.array([fun(x - eye[i]) for i in range(k)])
+    grad = (fp - fm) / (2 * delta)
+    np.fill_diagonal(hess, (fp - 2 * f0 + fm) / delta**2)
+    for i in range(k):
+        for j in range(i):
+            fpp = fun(x + eye[i] + eye[j])
+            fmm = fun(x - eye[i] - eye[j])
+            hess[i, j] = hess[j, i] = (fpp - 2 * f0 + fmm - hess[i, i] * delta**2 - hess[j, j] * delta**2) / (
+                2 * delta**2
+            )
+    return grad, hess
