@@ -15,6 +15,9 @@ import nlopt
 import numpy as np
 
 
+RESTART_STEP = 0.02
+
+
 @dataclass
 class OptimResult:
     theta: np.ndarray
@@ -54,7 +57,7 @@ def minimize_theta(
     best = scaled(phi, None)
     restarts = 0
     for attempt in range(max_restarts + 1):
-        new_phi, value = _bobyqa(scaled, phi, lower_phi)
+        new_phi, value = _bobyqa(scaled, phi, lower_phi, step=0.2 if attempt == 0 else RESTART_STEP)
         improved = best - value
         if value <= best:
             phi, best = new_phi, value
@@ -64,14 +67,14 @@ def minimize_theta(
     snapped, snapped_value = _snap_to_bounds(scaled, phi, best, lower_phi)
     if snapped_value <= best and not np.array_equal(snapped, phi):
         phi, best = snapped, snapped_value
-        new_phi, value = _bobyqa(scaled, phi, lower_phi)
+        new_phi, value = _bobyqa(scaled, phi, lower_phi, step=RESTART_STEP)
         if value <= best:
             phi, best = new_phi, value
     return OptimResult(phi * scale, best, nfev, restarts)
 
 
-def _bobyqa(fun, phi: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, float]:
-    """One BOBYQA run from ``phi`` with tight tolerances."""
+def _bobyqa(fun, phi: np.ndarray, lower: np.ndarray, step: float) -> tuple[np.ndarray, float]:
+    """One BOBYQA run from ``phi`` with tight tolerances, first steps ``step`` × |φ| (or ``step``)."""
     opt = nlopt.opt(nlopt.LN_BOBYQA, phi.size)
     opt.set_min_objective(fun)
     opt.set_lower_bounds(lower)
@@ -79,7 +82,7 @@ def _bobyqa(fun, phi: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, float]
     opt.set_ftol_abs(1e-10)
     opt.set_xtol_abs(1e-9)
     opt.set_maxeval(20000)
-    opt.set_initial_step(np.where(np.abs(phi) > 0.1, 0.2 * np.abs(phi), 0.1))
+    opt.set_initial_step(np.where(np.abs(phi) > 0.5, step * np.abs(phi), step / 2))
     try:
         new_phi = opt.optimize(phi)
         return new_phi, opt.last_optimum_value()
