@@ -66,6 +66,10 @@ class FactorPattern:
         lam.data = theta[self._which]
         return lam
 
+    def diagonal(self, theta: np.ndarray) -> np.ndarray:
+        """Λ's diagonal, when every term is scalar (Λ is then diagonal, one entry per row)."""
+        return theta[self._which]
+
 
 @dataclass
 class Factor:
@@ -75,9 +79,14 @@ class Factor:
     T1: np.ndarray  # p1 × p1
     L11: np.ndarray  # l1 × p1 × p1, lower
     L22: np.ndarray  # (q_rest + p + 1) square, lower
-    lam_rest: sp.csr_array | None
+    pattern: "FactorPattern | None"
     logdet1: float  # log|L11|²
     ok: bool = True
+
+    @cached_property
+    def lam_rest(self) -> sp.csr_array | None:
+        """Λ of the terms after the first, as a sparse matrix."""
+        return None if self.pattern is None else self.pattern.matrix(self.theta)
 
     @cached_property
     def L11inv(self) -> np.ndarray:
@@ -135,19 +144,20 @@ class BlockedSystem:
         F = np.empty((l1, m, p1))
         G = np.zeros((m, m))
         logdet1 = first_block(self.A11, self.E, T1, L11, W, F, G)
-        lam = None
+        pattern = None
         if qr:
             S = self.A22.copy()
             Gzz = np.zeros((qr, qr))
             Gzx = np.zeros((qr, m))
             rest_update(*self.blocks, W, F, Gzz, Gzx)
-            lam = self.pattern.matrix(theta)
+            pattern = self.pattern
             if self.lam_diagonal:
-                d = lam.diagonal()
+                d = pattern.diagonal(theta)
                 S[:qr, :qr] -= Gzz  # lower triangle right; the factorization reads no other
                 S[:qr, :qr] *= d[:, None] * d[None, :]
                 S[:qr, qr:] = d[:, None] * (S[:qr, qr:] - Gzx)
             else:
+                lam = pattern.matrix(theta)
                 Gzz += np.tril(Gzz, -1).T
                 S[:qr, :qr] = np.asarray(lam.T @ (lam.T @ (S[:qr, :qr] - Gzz)).T).T
                 S[:qr, qr:] = np.asarray(lam.T @ (S[:qr, qr:] - Gzx))
@@ -165,7 +175,7 @@ class BlockedSystem:
                 ok = bool(np.all(np.isfinite(np.diag(L22))))
             except np.linalg.LinAlgError:
                 L22, ok = S, False
-        return Factor(theta, T1, L11, L22, lam, logdet1, ok=ok)
+        return Factor(theta, T1, L11, L22, pattern, logdet1, ok=ok)
 
 
 def _level_blocks(A21z: sp.csr_array, nlevels: int, p1: int):
