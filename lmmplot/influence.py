@@ -20,7 +20,7 @@ def hat_values(model) -> np.ndarray:
     # M21 restricted to columns of level j, times M11_j⁻¹ T1ᵀ: l1 × (qr + p) × p1
     E_x = s.E[:, :p, :] @ f.T1
     if qr:
-        Mz = (f.lam_rest.T @ s.A21z).toarray().reshape(qr, s.l1, s.p1) @ f.T1
+        Mz = s.rest_by_first(f)
         M21 = np.concatenate([np.moveaxis(Mz, 1, 0), E_x], axis=1)
         lam_t = f.lam_rest.T.tocsr()
     else:

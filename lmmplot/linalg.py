@@ -135,6 +135,14 @@ class BlockedSystem:
             self.Z_rest = None
             self.A22 = W.T @ W
 
+    def rest_by_first(self, f: Factor) -> np.ndarray:
+        """The off-diagonal block Λ_restᵀ Z_restᵀ Z₁ Λ₁ of the penalized cross-product, q_rest × l1 × p1.
+
+        Dense: for post-fit quantities only (conditional variances, leverages).
+        """
+        dense = (f.lam_rest.T @ self.A21z).toarray()
+        return dense.reshape(self.q_rest, self.l1, self.p1) @ f.T1
+
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""
         T1 = self.first.factor(theta[self.theta_slices[0]])

@@ -368,7 +368,7 @@ class LinearMixedModel:
         if qr:
             Lzz = f.L22[:qr, :qr]
             # M_r1 = Λ_rᵀ A21z (I ⊗ T1) ; K_j = M_r1[:, j] M11_j⁻¹
-            M_r1 = (f.lam_rest.T @ s.A21z).toarray().reshape(qr, s.l1, s.p1) @ f.T1
+            M_r1 = s.rest_by_first(f)
             K = np.einsum("rja,jab->rjb", M_r1, Minv1).reshape(qr, -1)
             V = scipy.linalg.solve_triangular(Lzz, K, lower=True).reshape(qr, s.l1, s.p1)
             Minv1 = Minv1 + np.einsum("rja,rjb->jab", V, V)
