@@ -27,3 +27,7 @@ class ConvergenceWarning(LmmplotWarning):
 
 class MissingDataWarning(LmmplotWarning):
     """Rows with missing values were dropped before fitting."""
+
+
+class MLRefitWarning(LmmplotWarning):
+    """REML fits were refitted by ML before a likelihood-ratio test (lme4's message)."""

@@ -332,11 +332,15 @@ class LinearMixedModel:
         return pred
 
     # ------------------------------------------------------- inference, display
-    def summary(self, ddf: str = "Satterthwaite"):
-        """lmerTest's summary: printed as R prints it, shown as HTML tables in Jupyter."""
+    def summary(self, ddf: str = "Satterthwaite", correlation: bool | None = None):
+        """lmerTest's summary: printed as R prints it, shown as HTML tables in Jupyter.
+
+        ``correlation`` shows (True) or hides (False) the correlation of fixed effects; by
+        default it is shown for at most 12 coefficients, as lme4.
+        """
         from .display import Summary
 
-        return Summary(self, ddf=ddf)
+        return Summary(self, ddf=ddf, correlation=correlation)
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()

@@ -11,12 +11,13 @@ def coef_name(column: str) -> str:
     """R's name for a formulaic design column.
 
     ``Intercept`` becomes ``(Intercept)``, ``irrigation[T.i2]`` becomes
-    ``irrigationi2`` and ``wingspan:scales[T.metallic]`` becomes
-    ``wingspan:scalesmetallic``.
+    ``irrigationi2``, ``wingspan:scales[T.metallic]`` becomes
+    ``wingspan:scalesmetallic`` and ``I(age ** 2)`` becomes ``I(age^2)``.
     """
     if column == "Intercept":
         return "(Intercept)"
-    return _LEVEL.sub(r"\1", _TREATMENT.sub(r"\1", column))
+    name = _LEVEL.sub(r"\1", _TREATMENT.sub(r"\1", column))
+    return name.replace(" ** ", "^")  # formulaic writes I(x ** 2) where R writes I(x^2)
 
 
 def sd_name(term: str) -> str:

@@ -113,6 +113,9 @@ def _tidy_lmer(model: LinearMixedModel, effects=("ran_pars", "fixed"), scales=No
 
 def fixed_effects_table(model, ddf_method: str = "Satterthwaite") -> pd.DataFrame:
     """Estimate, std.error, df, statistic and p.value per coefficient (summary's table)."""
+    columns = ["term", "estimate", "std.error", "df", "statistic", "p.value"]
+    if model.n_fixed == 0:
+        return pd.DataFrame(columns=columns)
     if ddf_method == "Satterthwaite":
         vc = model.varpar_covariance
         se = np.sqrt(np.diag(vc.vcov_beta))
