@@ -31,7 +31,7 @@ import scipy.optimize
 from scipy import stats
 
 from . import names as naming
-from .errors import ArgumentTypeError, DataError
+from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .linalg import BlockedSystem
 from .optimize import minimize_theta
 
@@ -103,7 +103,7 @@ class ParameterTable:
 
     @classmethod
     def from_model(cls, model) -> "ParameterTable":
-        lme4_names, broom_names, groups, kinds = [], [], [], []
+        broom_names, groups, kinds = [], [], []
         for term, group in zip(model.terms, model.group_names):
             for r, c in zip(*term.tril):
                 kinds.append("sd" if r == c else "cor")
@@ -185,6 +185,7 @@ def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
         sd = np.sqrt(np.diag(cov))
         with np.errstate(invalid="ignore", divide="ignore"):
             cor = cov / np.outer(sd, sd)
+        cor[~np.isfinite(cor)] = 0.0  # a correlation with a zero sd: 0, as lme4's cov2sdcor
         r, c = term.tril
         out.append(np.where(r == c, sd[r], cor[r, c]))
     out.append([sigma])
@@ -235,18 +236,24 @@ def wald_intervals(model, table: ParameterTable, probs: np.ndarray) -> np.ndarra
 
 
 # ---------------------------------------------------------------------------- refits
-def refit(model, y: np.ndarray | None = None, REML: bool | None = None):
-    """A copy of ``model`` refitted on response ``y`` and/or by another criterion.
+def ml_refit(model):
+    """The model refitted by maximum likelihood, as lme4's ``refitML`` (its warnings were the fit's)."""
+    ml = copy.copy(model)
+    ml.REML = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ml.fit()
+    return ml
 
-    The copy shares the terms and X; the optimizer starts from the fit's θ. It is for
-    internal use: its ``data`` still holds the original response.
+
+def response_refit(model, y: np.ndarray):
+    """A copy of ``model`` refitted on the response ``y``, the optimizer starting from the fit's θ.
+
+    The copy shares the terms and X; its ``data`` still hold the original response.
     """
     new = copy.copy(model)
-    if REML is not None:
-        new.REML = bool(REML)
-    if y is not None:
-        new.fixed = dataclasses.replace(model.fixed, y=y)
-        new.system = BlockedSystem(model.terms, model.fixed.X, y)
+    new.fixed = dataclasses.replace(model.fixed, y=y)
+    new.system = BlockedSystem(model.terms, model.fixed.X, y)
     new.optim = minimize_theta(new.objective, model.theta, model.theta_lower, model._theta_scale())
     new._set_theta(new.optim.theta)
     new.messages = []
@@ -282,7 +289,7 @@ def varpar_deviance(model, varpar: np.ndarray) -> float:
 # ---------------------------------------------------------------------------- profile
 def profile_intervals(model, table: ParameterTable, which: np.ndarray, zeta: np.ndarray) -> np.ndarray:
     """Where each chosen parameter's likelihood profile crosses ``zeta`` (lower, upper)."""
-    ml = refit(model, REML=False) if model.REML else model
+    ml = ml_refit(model) if model.REML else model
     base = ml.deviance()
     estimate = np.concatenate([varpar_vector(ml, ml.theta, ml.sigma), ml.beta])
     se_beta = np.sqrt(np.diag(ml.vcov().to_numpy()))
@@ -342,15 +349,18 @@ class _Profile:
     start: np.ndarray
 
     def __init__(self):
-        self._visited: dict[float, np.ndarray] = {}
+        self._visited: dict[float, tuple[float, np.ndarray]] = {}  # x -> (ζ, nuisance optimum)
 
     def zeta(self, x: float) -> float:
+        if x in self._visited:
+            return self._visited[x][0]
         near = min(self._visited, key=lambda v: abs(v - x), default=None)
-        start = self.start if near is None or abs(self.estimate - x) < abs(near - x) else self._visited[near]
+        start = self.start if near is None or abs(self.estimate - x) < abs(near - x) else self._visited[near][1]
         deviance, nuisance = self.minimize(x, start)
-        self._visited[x] = nuisance
         change = max(deviance - self.base, 0.0)
-        return float(np.sign(x - self.estimate) * min(np.sqrt(change), 1e3))
+        value = float(np.sign(x - self.estimate) * min(np.sqrt(change), 1e3))
+        self._visited[x] = (value, nuisance)
+        return value
 
     def minimize(self, x: float, start: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError
@@ -465,7 +475,7 @@ def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
     for i in range(nsim):
         y = simulate_response(model, rng)
         try:
-            fit = refit(model, y=y)
+            fit = response_refit(model, y)
             samples[i] = np.concatenate([varpar_vector(fit, fit.theta, fit.sigma), fit.beta])
         except DataError:
             pass
@@ -477,7 +487,7 @@ def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
         counter.close()
     failed = int(np.isnan(samples[:, -1]).sum())
     if failed:
-        warnings.warn(f"{failed} of {nsim} bootstrap refits failed", UserWarning, stacklevel=4)
+        warnings.warn(f"{failed} of {nsim} bootstrap refits failed", ConvergenceWarning, stacklevel=4)
     return samples
 
 

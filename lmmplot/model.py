@@ -355,11 +355,17 @@ class LinearMixedModel:
         return anova_table(self, ddf=ddf, type=type)
 
     def confint(self, parm=None, level: float = 0.95, method: str = "profile",
-                nsim: int = 500, seed=None, progress: bool = True) -> pd.DataFrame:
-        """Confidence intervals for the variance parameters and fixed effects (lme4's confint)."""
+                nsim: int = 500, seed=None, progress: bool = True, names: str = "lme4") -> pd.DataFrame:
+        """Confidence intervals for the variance parameters and fixed effects (lme4's confint).
+
+        ``method`` is "profile" (likelihood profile), "Wald" or "boot" (parametric bootstrap,
+        ``nsim`` refits, reproducible with ``seed``); rows are named as lme4 names them
+        (``.sig01``, ``.sigma``, ``Days``) or, with ``names="broom"``, as broom.mixed does.
+        """
         from .confint import confint
 
-        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, progress=progress)
+        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
+                       progress=progress, names=names)
 
     def _conditional_sds(self) -> list[np.ndarray]:
         """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
