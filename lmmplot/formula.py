@@ -5,7 +5,8 @@ materializes; this module never sees data.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from formulaic import Formula
@@ -125,8 +126,31 @@ def _grouping(group: str, source: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+_R_NAME = re.compile(r"[A-Za-z.][\w.]*")
+
+
 def _is_name(text: str) -> bool:
-    return text.isidentifier() or (text.startswith("`") and text.endswith("`") and len(text) > 2)
+    """A column name as R allows it bare (``Subject``, ``total.fruits``), or in backticks."""
+    return bool(_R_NAME.fullmatch(text)) or (text.startswith("`") and text.endswith("`") and len(text) > 2)
+
+
+def quote_dotted_names(parsed: ParsedFormula, columns) -> ParsedFormula:
+    """Put R-style column names that Python cannot read (``total.fruits``) in backticks.
+
+    R users write such names bare; formulaic would read ``total.fruits`` as an attribute.
+    """
+    dotted = [c for c in columns if isinstance(c, str) and not c.isidentifier() and _R_NAME.fullmatch(c)]
+    if not dotted:
+        return parsed
+    patterns = [(re.compile(rf"(?<![\w.`]){re.escape(c)}(?![\w.`])"), f"`{c}`") for c in dotted]
+
+    def quote(text: str) -> str:
+        for pattern, quoted in patterns:
+            text = pattern.sub(quoted, text)
+        return text
+
+    random = tuple(replace(t, expr=quote(t.expr)) for t in parsed.random)
+    return replace(parsed, response=quote(parsed.response), fixed=quote(parsed.fixed), random=random)
 
 
 @lru_cache(maxsize=512)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import difflib
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from formulaic import ModelSpec, model_matrix
+from formulaic.transforms import C
 
 from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
 from .formula import ParsedFormula, formulaic_formula
@@ -59,9 +61,12 @@ def required_columns(parsed: ParsedFormula) -> dict[str, str]:
 
 def _variables(text: str, where: str) -> set[str]:
     try:
-        return set(formulaic_formula(text).required_variables)
+        found = set(formulaic_formula(text).required_variables)
     except Exception as exc:  # formulaic raises several types
         raise FormulaError(f"cannot read {where!r}: {exc}") from None
+    # formulaic reports `total.fruits` by its root, total: name the column itself
+    quoted = set(re.findall(r"`([^`]+)`", text))
+    return (found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted
 
 
 def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFrame, np.ndarray]:
@@ -94,11 +99,16 @@ def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFra
     return data, keep
 
 
+# R's names for what formulaic offers under others, so R formulas read as users write them
+R_FUNCTIONS = {"factor": C, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10, "log2": np.log2,
+               "log1p": np.log1p, "abs": np.abs}
+
+
 def _materialize(spec, data: pd.DataFrame, where: str) -> pd.DataFrame:
     try:
         if isinstance(spec, ModelSpec):
-            return spec.get_model_matrix(data, na_action="ignore")
-        return model_matrix(spec, data, na_action="ignore")
+            return spec.get_model_matrix(data, na_action="ignore", context=R_FUNCTIONS)
+        return model_matrix(spec, data, na_action="ignore", context=R_FUNCTIONS)
     except DataError:
         raise
     except Exception as exc:  # formulaic raises many types, all about what the user wrote

@@ -6,7 +6,7 @@ import pandas as pd
 import scipy.linalg
 from scipy import stats
 
-from .formula import parse_formula
+from .formula import parse_formula, quote_dotted_names
 from .frame import as_pandas, complete_rows, fixed_design
 
 
@@ -16,8 +16,8 @@ class LinearModel:
     REML = False
 
     def __init__(self, formula: str, data):
-        self.formula = parse_formula(formula, need_random=False)
         self.data = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula, need_random=False), self.data.columns)
         self.data_is_polars = not isinstance(data, pd.DataFrame)
         self.frame, self.kept_rows = complete_rows(self.data, self.formula)
         self.fixed = fixed_design(self.formula, self.frame)

@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.linalg
 
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
-from .formula import parse_formula
+from .formula import parse_formula, quote_dotted_names
 from .frame import as_pandas, complete_rows, fixed_design, random_terms
 from .linalg import BlockedSystem, Factor, level_sums
 from .names import unique_group_names
@@ -29,8 +29,8 @@ class LinearMixedModel:
     def __init__(self, formula: str, data, REML: bool = True):
         if not isinstance(REML, (bool, np.bool_)):
             raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
-        self.formula = parse_formula(formula)
         self.data = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula), self.data.columns)
         self.data_is_polars = not isinstance(data, pd.DataFrame)
         frame, self.kept_rows = complete_rows(self.data, self.formula)
         self.frame = frame

@@ -17,7 +17,8 @@ def coef_name(column: str) -> str:
     if column == "Intercept":
         return "(Intercept)"
     name = _LEVEL.sub(r"\1", _TREATMENT.sub(r"\1", column))
-    return name.replace(" ** ", "^")  # formulaic writes I(x ** 2) where R writes I(x^2)
+    # formulaic writes I(x ** 2) where R writes I(x^2); R shows no backticks in names
+    return name.replace(" ** ", "^").replace("`", "")
 
 
 def sd_name(term: str) -> str:
