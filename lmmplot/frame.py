@@ -177,17 +177,19 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
 
 def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
     """The random-effects terms on the data, in lme4's order, checked as lme4 checks them."""
+    designs: dict[str, tuple] = {}  # terms with the same left-hand side share its rows
     terms = []
     for spec in parsed.random:
-        mm = _materialize(formulaic_formula(spec.expr), data, f"the random term {spec.source}")
-        rows = np.asarray(mm, dtype=float)
-        if rows.shape[1] == 0:
-            raise FormulaError(f"random term {spec.source} has no effects")
-        _check_finite(rows, list(mm.columns))
+        if spec.expr not in designs:
+            mm = _materialize(formulaic_formula(spec.expr), data, f"the random term {spec.source}")
+            rows = np.asarray(mm, dtype=float)
+            if rows.shape[1] == 0:
+                raise FormulaError(f"random term {spec.source} has no effects")
+            _check_finite(rows, list(mm.columns))
+            designs[spec.expr] = (rows, [coef_name(c) for c in mm.columns], mm.model_spec)
+        rows, columns, model_spec = designs[spec.expr]
         codes, levels = group_codes(data, tuple(v.strip("`") for v in spec.group_vars))
-        terms.append(
-            RandomTerm(spec, levels, codes, rows, [coef_name(c) for c in mm.columns], mm.model_spec)
-        )
+        terms.append(RandomTerm(spec, levels, codes, rows, columns, model_spec))
     terms = lme4_order(terms)
     check_identifiable(terms, len(data))
     return terms
