@@ -11,7 +11,7 @@ import scipy.linalg
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .formula import parse_formula, quote_dotted_names
 from .frame import as_pandas, complete_rows, fixed_design, random_terms
-from .linalg import BlockedSystem, Factor, level_sums
+from .linalg import BlockedSystem, Factor, level_sums, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
 from .optimize import minimize_theta
@@ -73,14 +73,16 @@ class LinearMixedModel:
     def fit(self) -> "LinearMixedModel":
         """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits."""
         start = np.concatenate([t.theta_start() for t in self.terms])
-        self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale())
-        self._set_theta(self.optim.theta)
-        if self.isSingular():
-            self.messages = [SINGULAR_MESSAGE]
-        else:
-            grad, hess = deriv12(self.objective, self.theta)
-            self.messages = _convergence_messages(grad, hess)
-            self._newton_polish(grad, hess)
+        with single_threaded_blas():
+            self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale())
+            self._set_theta(self.optim.theta)
+            if self.isSingular():
+                self.messages = [SINGULAR_MESSAGE]
+            else:
+                grad, hess = self.optim.grad, self.optim.hess
+                if grad is None:
+                    grad, hess = deriv12(self.objective, self.theta)
+                self.messages = _convergence_messages(grad, hess)
         for msg in self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
@@ -103,23 +105,6 @@ class LinearMixedModel:
         for name in list(vars(type(self))):
             if isinstance(getattr(type(self), name), cached_property):
                 self.__dict__.pop(name, None)
-
-    def _newton_polish(self, grad: np.ndarray, hess: np.ndarray) -> None:
-        """One Newton step from the optimizer's answer, kept if the objective is no worse.
-
-        At an interior optimum the profiled criterion is flat to ~1e-9, where a derivative-free
-        optimizer stops; the step puts θ where the gradient vanishes, to ~1e-8.
-        """
-        try:
-            step = scipy.linalg.cho_solve((np.linalg.cholesky(hess), True), grad)
-        except np.linalg.LinAlgError:
-            return
-        trial = self.theta - step
-        if np.any(trial < self.theta_lower):
-            return
-        before = self.objective(self.theta)
-        if self.objective(trial) <= before + 1e-11 * abs(before):
-            self._set_theta(trial)
 
     # ---------------------------------------------------------- quantities at θ
     @cached_property
@@ -437,4 +422,5 @@ def lmer(formula: str, data, REML: bool = True) -> LinearMixedModel:
     -------
     LinearMixedModel
     """
-    return LinearMixedModel(formula, data, REML=REML).fit()
+    with single_threaded_blas():
+        return LinearMixedModel(formula, data, REML=REML).fit()

@@ -1,10 +1,11 @@
-"""Minimize the profiled deviance over θ: BOBYQA, restarted until it stops improving.
+"""Minimize the profiled deviance over θ: BOBYQA, a Newton check, restarts.
 
 lme4's default (BOBYQA with loose tolerances) sometimes stops short of the optimum; here
-the optimizer works on θ rescaled by each random effect's scale, with tight tolerances,
-and restarts from its own answer until a restart no longer lowers the objective. Where the
-objective is flat towards a bound (a variance that is really zero), BOBYQA creeps; so
-small bounded components are then tried at the bound itself, and kept there if no worse.
+the optimizer works on θ rescaled by each random effect's scale, confirms an interior
+optimum by a Newton step, and otherwise restarts from its own answer until a restart no
+longer lowers the objective. Where the objective is flat towards a bound (a variance that is
+really zero), BOBYQA creeps; so small bounded components are then tried at the bound
+itself, and kept there if no worse.
 """
 from __future__ import annotations
 
@@ -13,17 +14,25 @@ from typing import Callable
 
 import nlopt
 import numpy as np
+import scipy.linalg
+
+from .numderiv import deriv12
 
 
 RESTART_STEP = 0.02
+SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on θ
 
 
 @dataclass
 class OptimResult:
+    """The optimum found, and at an interior optimum the derivatives lme4 checks there."""
+
     theta: np.ndarray
     fun: float
     nfev: int
     restarts: int
+    grad: np.ndarray | None = None
+    hess: np.ndarray | None = None
 
 
 def minimize_theta(
@@ -34,6 +43,11 @@ def minimize_theta(
     max_restarts: int = 4,
 ) -> OptimResult:
     """Minimize ``fun(θ)`` subject to ``θ >= lower``, working on ``θ / scale``.
+
+    A first BOBYQA pass finds the optimum's neighbourhood. At an interior optimum, the
+    central-difference gradient and Hessian (which lme4's convergence check needs anyway)
+    give a Newton step; a small step means converged. Otherwise, and on the boundary,
+    BOBYQA restarts with tight tolerances until a restart no longer lowers the objective.
 
     Parameters
     ----------
@@ -46,39 +60,66 @@ def minimize_theta(
     """
     nfev = 0
 
-    def scaled(phi, grad):
+    def counted(theta):
         nonlocal nfev
         nfev += 1
-        value = fun(phi * scale)
+        value = fun(theta)
         return value if np.isfinite(value) else 1e300
 
-    phi = np.maximum(np.asarray(start, float) / scale, lower / scale)
+    def scaled(phi, grad):
+        return counted(phi * scale)
+
     lower_phi = lower / scale
-    best = scaled(phi, None)
+    phi = np.maximum(np.asarray(start, float) / scale, lower_phi)
+    phi, best = _bobyqa(scaled, phi, lower_phi, step=0.2, ftol_rel=1e-10)
+    grad = hess = None
     restarts = 0
-    for attempt in range(max_restarts + 1):
-        new_phi, value = _bobyqa(scaled, phi, lower_phi, step=0.2 if attempt == 0 else RESTART_STEP)
-        improved = best - value
-        if value <= best:
-            phi, best = new_phi, value
-        restarts += attempt > 0
-        if attempt > 0 and improved < 1e-7:
+    while True:
+        theta = phi * scale
+        if np.all(theta[lower == 0] >= SINGULAR_TOL):
+            grad, hess = deriv12(counted, theta)
+            step = _newton_step(grad, hess)
+            if step is not None and np.all(theta - step >= lower):
+                value = counted(theta - step)
+                if value <= best + 1e-11 * abs(best):
+                    phi, best = (theta - step) / scale, value
+                if np.max(np.abs(step / scale)) < 1e-3:
+                    break
+        if restarts == max_restarts:
             break
-    snapped, snapped_value = _snap_to_bounds(scaled, phi, best, lower_phi)
-    if snapped_value <= best and not np.array_equal(snapped, phi):
-        phi, best = snapped, snapped_value
-        new_phi, value = _bobyqa(scaled, phi, lower_phi, step=RESTART_STEP)
+        new_phi, value = _bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
+        restarts += 1
+        gain = best - value
         if value <= best:
             phi, best = new_phi, value
-    return OptimResult(phi * scale, best, nfev, restarts)
+            grad = hess = None
+        if gain < 1e-7 and grad is None:
+            break
+    if grad is None:
+        snapped, snapped_value = _snap_to_bounds(scaled, phi, best, lower_phi)
+        if snapped_value <= best and not np.array_equal(snapped, phi):
+            phi, best = snapped, snapped_value
+            new_phi, value = _bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
+            if value <= best:
+                phi, best = new_phi, value
+    return OptimResult(phi * scale, best, nfev, restarts, grad, hess)
 
 
-def _bobyqa(fun, phi: np.ndarray, lower: np.ndarray, step: float) -> tuple[np.ndarray, float]:
-    """One BOBYQA run from ``phi`` with tight tolerances, first steps ``step`` × |φ| (or ``step``)."""
+def _newton_step(grad: np.ndarray, hess: np.ndarray) -> np.ndarray | None:
+    """H⁻¹g, or None where H is not positive definite."""
+    try:
+        return scipy.linalg.cho_solve((np.linalg.cholesky(hess), True), grad)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _bobyqa(fun, phi: np.ndarray, lower: np.ndarray, step: float,
+            ftol_rel: float) -> tuple[np.ndarray, float]:
+    """One BOBYQA run from ``phi``, first steps ``step`` × |φ| (or ``step``)."""
     opt = nlopt.opt(nlopt.LN_BOBYQA, phi.size)
     opt.set_min_objective(fun)
     opt.set_lower_bounds(lower)
-    opt.set_ftol_rel(1e-12)
+    opt.set_ftol_rel(ftol_rel)
     opt.set_ftol_abs(1e-10)
     opt.set_xtol_abs(1e-9)
     opt.set_maxeval(20000)
