@@ -71,12 +71,13 @@ def minimize_theta(
 
     lower_phi = lower / scale
     phi = np.maximum(np.asarray(start, float) / scale, lower_phi)
-    phi, best = _bobyqa(scaled, phi, lower_phi, step=0.2, ftol_rel=1e-10)
-    grad = hess = None
+    phi, best = _bobyqa(scaled, phi, lower_phi, step=0.2, ftol_rel=1e-8)
     restarts = 0
     while True:
         theta = phi * scale
-        if np.all(theta[lower == 0] >= SINGULAR_TOL):
+        grad = hess = None
+        interior = bool(np.all(theta[lower == 0] >= SINGULAR_TOL))
+        if interior:
             grad, hess = deriv12(counted, theta)
             step = _newton_step(grad, hess)
             if step is not None and np.all(theta - step >= lower):
@@ -92,8 +93,7 @@ def minimize_theta(
         gain = best - value
         if value <= best:
             phi, best = new_phi, value
-            grad = hess = None
-        if gain < 1e-7 and grad is None:
+        if not interior and gain < 1e-7:
             break
     if grad is None:
         snapped, snapped_value = _snap_to_bounds(scaled, phi, best, lower_phi)

@@ -66,10 +66,11 @@ def test_profile_intervals_at_90_percent_match_lme4(cid, fits):
     assert np.all(np.abs(ours.to_numpy() - theirs) <= 0.01 * width[:, None])
 
 
-# Where the criterion is flat at the optimum, lme4 stops with θ off by ~1e-5 relative
-# (sleep_slope_ml: 2.6e-8 deviance units above ours), which moves its standard errors by
-# ~2e-5 and its Wald end points by up to 2.3e-5 (dragons' wingspan). Elsewhere: 1e-6.
-WALD_TOLERANCE = {"sleep_slope_ml": 5e-6, "dragons": 5e-5}
+# Where the criterion is flat at the optimum, lme4 stops with θ off by ~1e-5 relative (the
+# chapter's 612.10 for sleep_slope's intercept variance, where the optimum is 612.09), which
+# moves its standard errors, hence its Wald end points, by up to ~2e-5 (dragons' wingspan).
+# That exactness of Wald itself is tested below against our own standard errors.
+WALD_TOLERANCE = 5e-5
 
 
 @pytest.mark.parametrize("cid", CASES)
@@ -83,7 +84,7 @@ def test_wald_intervals_match_lme4(cid, key, level, fits):
     fixed = np.isfinite(theirs[:, 0])
     assert np.isnan(ours.to_numpy()[~fixed]).all()  # variance parameters: NaN, as lme4
     rel = np.abs(ours.to_numpy()[fixed] - theirs[fixed]) / np.abs(theirs[fixed])
-    assert rel.max() <= WALD_TOLERANCE.get(cid, 1e-6)
+    assert rel.max() <= WALD_TOLERANCE
 
 
 def test_wald_intervals_are_estimate_plus_normal_quantiles_of_the_standard_error(fits):
