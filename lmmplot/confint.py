@@ -24,7 +24,6 @@ import sys
 import time
 import warnings
 
-import nlopt
 import numpy as np
 import pandas as pd
 import scipy.optimize
@@ -33,7 +32,7 @@ from scipy import stats
 from . import names as naming
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .linalg import BlockedSystem
-from .optimize import minimize_theta
+from .optimize import bobyqa, minimize_theta
 
 _METHODS = ("profile", "Wald", "boot")
 _NAME_STYLES = ("lme4", "broom")
@@ -419,20 +418,8 @@ def _minimize_box(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray, 
     x = np.clip(np.asarray(start, float), lower, upper)
     best = objective(x, None)
     for _ in range(max_runs):
-        opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
-        opt.set_min_objective(objective)
-        opt.set_lower_bounds(lower)
-        opt.set_upper_bounds(upper)
-        opt.set_ftol_rel(1e-13)
-        opt.set_ftol_abs(1e-11)
-        opt.set_xtol_abs(1e-10 * step)
-        opt.set_maxeval(20000)
-        opt.set_initial_step(step)
-        try:
-            new_x = opt.optimize(x)
-            value = opt.last_optimum_value()
-        except (nlopt.RoundoffLimited, RuntimeError, ValueError):
-            break
+        new_x, value = bobyqa(objective, x, lower, step, ftol_rel=1e-13, upper=upper,
+                              ftol_abs=1e-11, xtol_abs=1e-10 * step)
         improved = best - value
         if value < best:
             x, best = new_x, value

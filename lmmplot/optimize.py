@@ -71,7 +71,7 @@ def minimize_theta(
 
     lower_phi = lower / scale
     phi = np.maximum(np.asarray(start, float) / scale, lower_phi)
-    phi, best = _bobyqa(scaled, phi, lower_phi, step=0.2, ftol_rel=1e-8)
+    phi, best = bobyqa(scaled, phi, lower_phi, step=0.2, ftol_rel=1e-8)
     restarts = 0
     while True:
         theta = phi * scale
@@ -88,7 +88,7 @@ def minimize_theta(
                     break
         if restarts == max_restarts:
             break
-        new_phi, value = _bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
+        new_phi, value = bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
         restarts += 1
         gain = best - value
         if value <= best:
@@ -99,7 +99,7 @@ def minimize_theta(
         snapped, snapped_value = _snap_to_bounds(scaled, phi, best, lower_phi)
         if snapped_value <= best and not np.array_equal(snapped, phi):
             phi, best = snapped, snapped_value
-            new_phi, value = _bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
+            new_phi, value = bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
             if value <= best:
                 phi, best = new_phi, value
     return OptimResult(phi * scale, best, nfev, restarts, grad, hess)
@@ -113,22 +113,30 @@ def _newton_step(grad: np.ndarray, hess: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def _bobyqa(fun, phi: np.ndarray, lower: np.ndarray, step: float,
-            ftol_rel: float) -> tuple[np.ndarray, float]:
-    """One BOBYQA run from ``phi``, first steps ``step`` × |φ| (or ``step``)."""
-    opt = nlopt.opt(nlopt.LN_BOBYQA, phi.size)
+def bobyqa(fun, x: np.ndarray, lower: np.ndarray, step, ftol_rel: float, upper=None,
+           ftol_abs: float = 1e-10, xtol_abs=1e-9) -> tuple[np.ndarray, float]:
+    """One BOBYQA run (NLopt's, as lme4's default) from ``x``; ``fun(x, grad)`` as NLopt calls it.
+
+    ``step`` is the first step: an array, or a factor of |x| (half of it where |x| is small).
+    Returns ``x`` and its value unchanged when NLopt gives up at the start.
+    """
+    opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
     opt.set_min_objective(fun)
     opt.set_lower_bounds(lower)
+    if upper is not None:
+        opt.set_upper_bounds(upper)
     opt.set_ftol_rel(ftol_rel)
-    opt.set_ftol_abs(1e-10)
-    opt.set_xtol_abs(1e-9)
+    opt.set_ftol_abs(ftol_abs)
+    opt.set_xtol_abs(xtol_abs)
     opt.set_maxeval(20000)
-    opt.set_initial_step(np.where(np.abs(phi) > 0.5, step * np.abs(phi), step / 2))
+    if np.ndim(step) == 0:
+        step = np.where(np.abs(x) > 0.5, step * np.abs(x), step / 2)
+    opt.set_initial_step(step)
     try:
-        new_phi = opt.optimize(phi)
-        return new_phi, opt.last_optimum_value()
+        new_x = opt.optimize(x)
+        return new_x, opt.last_optimum_value()
     except (nlopt.RoundoffLimited, RuntimeError, ValueError):
-        return phi, fun(phi, None)
+        return x, fun(x, None)
 
 
 def _snap_to_bounds(fun, phi: np.ndarray, value: float, lower: np.ndarray,
