@@ -20,6 +20,7 @@ from formulaic import model_matrix
 from scipy import stats
 
 from .errors import ArgumentTypeError, DataError, FormulaError, MLRefitWarning
+from .display import SIGNIF_LEGEND
 from .names import coef_name
 
 ANOVA_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
@@ -421,7 +422,7 @@ def format_anova(table: pd.DataFrame, digits: int = 5) -> str:
         lines.append(label.ljust(label_width) + "".join(" " + c[i].rjust(w) for (_, c), w in zip(columns, widths)))
     if stars:
         lines.append("---")
-        lines.append("Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1")
+        lines.append("Signif. codes:  " + SIGNIF_LEGEND)
     return "\n".join(lines)
 
 
