@@ -37,15 +37,24 @@ class Plan:
     lmm_timeout: float
     lme4_timeout: float
     sm_timeout: float
+    scale_lme4_timeout: float
     scale_sm_timeout: float
 
 
 def plan_for(quick: bool) -> Plan:
     if quick:
-        return Plan(budget=1.0, min_reps=2, max_reps=10, lmm_timeout=600, lme4_timeout=600,
-                    sm_timeout=60, scale_sm_timeout=60)
-    return Plan(budget=3.0, min_reps=3, max_reps=30, lmm_timeout=900, lme4_timeout=900,
-                sm_timeout=120, scale_sm_timeout=120)
+        return Plan(budget=1.0, min_reps=2, max_reps=10, lmm_timeout=600, lme4_timeout=120,
+                    sm_timeout=60, scale_lme4_timeout=300, scale_sm_timeout=60)
+    return Plan(budget=3.0, min_reps=3, max_reps=30, lmm_timeout=900, lme4_timeout=300,
+                sm_timeout=120, scale_lme4_timeout=600, scale_sm_timeout=120)
+
+
+def lme4_timeout(plan: Plan, target: Target) -> float:
+    return plan.scale_lme4_timeout if target.scale else plan.lme4_timeout
+
+
+def sm_timeout(plan: Plan, target: Target) -> float:
+    return plan.scale_sm_timeout if target.scale else plan.sm_timeout
 
 
 def repeats(plan: Plan, target: Target) -> tuple[float, int, int, bool]:
@@ -81,14 +90,14 @@ def run_lme4(target: Target, plan: Plan) -> ChildResult | None:
         budget, min_reps, max_reps, warm_up = repeats(plan, target)
         cmd = ["Rscript", str(HERE / "lme4_child.R"), str(csv), target.formula, str(target.REML).upper(),
                ",".join(target.categorical), str(budget), str(min_reps), str(max_reps), str(warm_up).upper()]
-        return run_child(cmd, plan.lme4_timeout)
+        return run_child(cmd, lme4_timeout(plan, target))
 
 
 def run_statsmodels(target: Target, plan: Plan) -> ChildResult | None:
     if target.statsmodels is None:
         return None
     cmd = [sys.executable, str(HERE / "sm_child.py"), target.name, *repeat_args(plan, target)]
-    return run_child(cmd, plan.scale_sm_timeout if target.scale else plan.sm_timeout)
+    return run_child(cmd, sm_timeout(plan, target))
 
 
 # ------------------------------------------------------------------ formatting
@@ -162,14 +171,14 @@ def summarize(target: Target, lmm: ChildResult, lme4: ChildResult | None, sm: Ch
         "lmm_error": lmm.stderr[-2000:] if not ok else "",
         "peak_mb": lmm.peak_mb if ok else None,
         "before_fit_mb": lmm.answer["before_fit_mb"] if ok else None,
+        "cold_start": {k: lmm.answer[k] for k in ("import_seconds", "first_small_fit_seconds")} if ok else None,
         "lme4_time": lme4_time,
         "lme4_objective": lme4.answer["objective"] if lme4_ok else None,
         "lme4_messages": lme4.answer["messages"] if lme4_ok else None,
         "lme4_peak_mb": lme4.peak_mb if lme4 is not None else None,
         "lme4_env": {k: lme4.answer[k] for k in ("version", "blas")} if lme4_ok else None,
-        "lme4_cell": "n/a (no Rscript)" if lme4 is None else child_cell(lme4, plan.lme4_timeout),
-        "sm_cell": "n/a (cannot express)" if target.statsmodels is None else child_cell(
-            sm, plan.scale_sm_timeout if target.scale else plan.sm_timeout),
+        "lme4_cell": "n/a (no Rscript)" if lme4 is None else child_cell(lme4, lme4_timeout(plan, target)),
+        "sm_cell": "n/a (cannot express)" if target.statsmodels is None else child_cell(sm, sm_timeout(plan, target)),
         "sm_time": sm.answer.get("median") if sm is not None and sm.status == "ok" else None,
     }
     row["ratio"] = lmm_time / lme4_time if lmm_time is not None and lme4_time else None
@@ -279,6 +288,12 @@ def main() -> None:
               f"statsmodels {row['sm_cell']}, met: {row['met']}", file=sys.stderr, flush=True)
     print(f"Environment: {environment(rows)}\n")
     print(markdown_table(rows))
+    cold = [r["cold_start"] for r in rows if r["cold_start"]]
+    if cold:
+        imports = sorted(c["import_seconds"] for c in cold)[len(cold) // 2]
+        first = sorted(c["first_small_fit_seconds"] for c in cold)[len(cold) // 2]
+        print(f"\nCold start in a fresh process (median over the children): `import lmmplot` {seconds(imports)} s, "
+              f"then the first sleepstudy fit {seconds(first)} s (the timed fits above come after it).")
     lin = linearity_table(rows)
     if lin:
         print("\n" + lin)

@@ -40,9 +40,20 @@ def single_threaded_blas():
 
 def level_sums(codes: np.ndarray, values: np.ndarray, nlevels: int) -> np.ndarray:
     """Column sums of ``values`` (n × k) within each level: nlevels × k."""
-    n = codes.size
-    indicator = sp.csr_array((np.ones(n), (codes, np.arange(n))), shape=(nlevels, n))
-    return indicator @ values
+    return np.column_stack([np.bincount(codes, weights=values[:, j], minlength=nlevels)
+                            for j in range(values.shape[1])])
+
+
+def level_cross(codes: np.ndarray, A: np.ndarray, B: np.ndarray, nlevels: int) -> np.ndarray:
+    """Σ over the rows of each level of A_i B_iᵀ: nlevels × a × b, one column pair at a time.
+
+    No n × a × b product is formed: ten million rows cost a few n-vectors of memory.
+    """
+    out = np.empty((nlevels, A.shape[1], B.shape[1]))
+    for i in range(A.shape[1]):
+        for j in range(B.shape[1]):
+            out[:, i, j] = np.bincount(codes, weights=A[:, i] * B[:, j], minlength=nlevels)
+    return out
 
 
 def term_matrix(term: RandomTerm) -> sp.csr_array:
@@ -131,12 +142,10 @@ class BlockedSystem:
         self.ntheta = start
         W = np.column_stack([X, y])
         self.mxy = W.shape[1]
-        n, p1, l1 = self.n, self.p1, self.l1
+        p1, l1 = self.p1, self.l1
         R1 = first.rows
-        self.A11 = level_sums(first.codes, (R1[:, :, None] * R1[:, None, :]).reshape(n, -1), l1)
-        self.A11 = np.ascontiguousarray(self.A11.reshape(l1, p1, p1))
-        E = level_sums(first.codes, (W[:, :, None] * R1[:, None, :]).reshape(n, -1), l1)
-        self.E = np.ascontiguousarray(E.reshape(l1, self.mxy, p1))
+        self.A11 = level_cross(first.codes, R1, R1, l1)
+        self.E = level_cross(first.codes, W, R1, l1)
         self.q_rest = sum(t.q for t in rest)
         if rest:
             Zr = sp.hstack([term_matrix(t) for t in rest], format="csr")
