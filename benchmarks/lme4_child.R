@@ -40,11 +40,17 @@ for (i in seq_len(reps)) {
   times[i] <- seconds(t0)
 }
 messages <- model@optinfo$conv$lme4$messages
-quote <- function(s) paste0('"', gsub('"', '\\\\"', s), '"')
+json_string <- function(s) {
+  s <- gsub("\\", "\\\\", s, fixed = TRUE)
+  s <- gsub("\"", "\\\"", s, fixed = TRUE)
+  s <- gsub("\n", "\\n", s, fixed = TRUE)
+  s <- gsub("\t", "\\t", s, fixed = TRUE)
+  paste0("\"", s, "\"")
+}
 cat("\n", sprintf(
   '{"rows": %d, "times": [%s], "median": %.17g, "objective": %.17g, "theta": [%s], "messages": [%s], "version": "%s", "blas": "%s"}',
   nobs(model), paste(sprintf("%.17g", times), collapse = ", "), median(times),
   -2 * as.numeric(logLik(model)), paste(sprintf("%.17g", getME(model, "theta")), collapse = ", "),
-  paste(vapply(as.character(messages), quote, ""), collapse = ", "), as.character(packageVersion("lme4")),
+  paste(vapply(as.character(messages), json_string, ""), collapse = ", "), as.character(packageVersion("lme4")),
   basename(sessionInfo()$BLAS)
 ), "\n", sep = "")

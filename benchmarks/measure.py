@@ -53,6 +53,7 @@ def run_child(cmd: list[str], timeout: float) -> ChildResult:
             answer = json.loads(lines[-1])
         except (IndexError, json.JSONDecodeError):
             status = "failed"
+            stderr += "\n[stdout] " + stdout[-1000:]
     return ChildResult(answer, usage.ru_maxrss / 1024.0, seconds, status, stderr)
 
 

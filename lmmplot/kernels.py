@@ -73,12 +73,13 @@ def first_block(A11, E, T, L, W, F, G):
 
 
 @njit(cache=True)
-def rest_update(ptr, rows, vals, W, F, Gzz, Gzx):
-    """The other terms' part of the Schur update, one level of the first term at a time.
+def rest_update(ptr, rows, vals, W, F, S, q_rest):
+    """Subtract the other terms' part of the Schur update from S, one first-term level at a time.
 
     ``rows[ptr[j]:ptr[j+1]]`` are the other terms' effects that share observations with
-    level j of the first term (ascending), ``vals`` their p1 cross-products. Adds
-    H_j H_jᵀ into the lower triangle of ``Gzz`` and H_j F_jᵀ into ``Gzx``, H_j = vals_j W_j.
+    level j of the first term (ascending), ``vals`` their p1 cross-products. With
+    H_j = vals_j W_j, subtracts H_j H_jᵀ from the effects' block of S and F_j H_jᵀ from the
+    block below it: the lower triangle only, all the factorization reads.
     """
     nlev, p, _ = W.shape
     m = F.shape[1]
@@ -98,12 +99,25 @@ def rest_update(ptr, rows, vals, W, F, Gzz, Gzx):
                 s = 0.0
                 for a in range(p):
                     s += H[i, a] * H[k, a]
-                Gzz[r1, rows[start + k]] += s
+                S[r1, rows[start + k]] -= s
             for c in range(m):
                 s = 0.0
                 for a in range(p):
                     s += H[i, a] * F[j, c, a]
-                Gzx[r1, c] += s
+                S[q_rest + c, r1] -= s
+
+
+@njit(cache=True)
+def scale_lower(S, q_rest, d):
+    """Λᵀ S Λ + I on the lower triangle of S, for a diagonal Λ = diag(d) on the first q_rest rows."""
+    n = S.shape[0]
+    for i in range(q_rest):
+        for j in range(i + 1):
+            S[i, j] *= d[i] * d[j]
+        S[i, i] += 1.0
+    for i in range(q_rest, n):
+        for j in range(q_rest):
+            S[i, j] *= d[j]
 
 
 @njit(cache=True)

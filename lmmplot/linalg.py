@@ -15,7 +15,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from .kernels import cholesky_lower, first_block, rest_update
+from .kernels import cholesky_lower, first_block, rest_update, scale_lower
 from .terms import RandomTerm
 
 
@@ -179,27 +179,20 @@ class BlockedSystem:
         G = np.zeros((m, m))
         logdet1 = first_block(self.A11, self.E, T1, L11, W, F, G)
         pattern = None
+        S = self.A22.copy()
+        S[qr:, qr:] -= G
         if qr:
-            S = self.A22.copy()
-            Gzz = np.zeros((qr, qr))
-            Gzx = np.zeros((qr, m))
-            rest_update(*self.blocks, W, F, Gzz, Gzx)
             pattern = self.pattern
+            rest_update(*self.blocks, W, F, S, qr)  # the Schur update, lower triangle
             if self.lam_diagonal:
-                d = pattern.diagonal(theta)
-                S[:qr, :qr] -= Gzz  # lower triangle right; the factorization reads no other
-                S[:qr, :qr] *= d[:, None] * d[None, :]
-                S[:qr, qr:] = d[:, None] * (S[:qr, qr:] - Gzx)
+                scale_lower(S, qr, pattern.diagonal(theta))
             else:
                 lam = pattern.matrix(theta)
-                Gzz += np.tril(Gzz, -1).T
-                S[:qr, :qr] = np.asarray(lam.T @ (lam.T @ (S[:qr, :qr] - Gzz)).T).T
-                S[:qr, qr:] = np.asarray(lam.T @ (S[:qr, qr:] - Gzx))
-            S[qr:, qr:] -= G
-            S[np.arange(qr), np.arange(qr)] += 1.0
-            S[qr:, :qr] = S[:qr, qr:].T
-        else:
-            S = self.A22 - G
+                S = np.tril(S) + np.tril(S, -1).T
+                S[:qr, :qr] = np.asarray(lam.T @ (lam.T @ S[:qr, :qr]).T).T
+                S[:qr, qr:] = np.asarray(lam.T @ S[:qr, qr:])
+                S[qr:, :qr] = S[:qr, qr:].T
+                S[np.arange(qr), np.arange(qr)] += 1.0
         if S.shape[0] <= _SMALL:
             ok = cholesky_lower(S)
             L22 = S
