@@ -161,6 +161,11 @@ class BlockedSystem:
             self.Z_rest = None
             self.A22 = W.T @ W
 
+    @property
+    def cheap(self) -> bool:
+        """Whether an evaluation is cheap: its dense block small enough for the compiled factor."""
+        return self.A22.shape[0] <= _SMALL
+
     def rest_by_first(self, f: Factor) -> np.ndarray:
         """The off-diagonal block Λ_restᵀ Z_restᵀ Z₁ Λ₁ of the penalized cross-product, q_rest × l1 × p1.
 

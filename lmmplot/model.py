@@ -74,7 +74,8 @@ class LinearMixedModel:
         """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits."""
         start = np.concatenate([t.theta_start() for t in self.terms])
         with single_threaded_blas():
-            self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale())
+            self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale(),
+                                        second_start=self.system.cheap)
             self._set_theta(self.optim.theta)
             if self.isSingular():
                 self.messages = [SINGULAR_MESSAGE]
