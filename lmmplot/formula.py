@@ -109,20 +109,22 @@ def _find_bar(inner: str) -> tuple[int, int] | None:
 
 
 def _grouping(group: str, source: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Expand a grouping expression: ``a/b`` is ``a`` and ``b:a`` (lme4's names)."""
+    """Expand a grouping expression: ``a/b/c`` is ``a``, ``b:a`` and ``c:(b:a)`` (lme4's names)."""
     group = _strip_parens(group)
     if not group:
         raise FormulaError(f"random term {source} has no grouping factor after '|'")
     nested = [_strip_parens(part) for _, part in _split_top(group, "/")]
-    out, outer = [], []
+    out, outer, name = [], [], ""
     for part in nested:
         vars_ = [_strip_parens(v) for _, v in _split_top(part, ":")]
         if any(not v or not _is_name(v) for v in vars_):
             raise FormulaError(
                 f"grouping factor {part!r} in {source} must be column names joined by ':' or '/'"
             )
-        outer = vars_ + outer if outer else vars_
-        out.append((":".join(outer), tuple(outer)))
+        outer = vars_ + outer
+        here = ":".join(vars_)
+        name = f"{here}:({name})" if ":" in name else (f"{here}:{name}" if name else here)
+        out.append((name, tuple(outer)))
     return out
 
 

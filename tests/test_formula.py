@@ -22,7 +22,7 @@ def test_random_only_formula_has_an_intercept_fixed_part():
 
 def test_nested_groups_expand_with_lme4_names():
     assert terms("y ~ x + (1|hospital/doctor)") == [("1", "hospital"), ("1", "doctor:hospital")]
-    assert terms("y ~ (1|a/b/c)") == [("1", "a"), ("1", "b:a"), ("1", "c:b:a")]
+    assert terms("y ~ (1|a/b/c)") == [("1", "a"), ("1", "b:a"), ("1", "c:(b:a)")]
 
 
 def test_double_bar_makes_uncorrelated_blocks():
