@@ -83,10 +83,13 @@ def rest_update(ptr, rows, vals, W, F, S, q_rest):
     """
     nlev, p, _ = W.shape
     m = F.shape[1]
+    longest = 0
+    for j in range(nlev):
+        longest = max(longest, ptr[j + 1] - ptr[j])
+    H = np.empty((longest, p))
     for j in range(nlev):
         start, stop = ptr[j], ptr[j + 1]
         n = stop - start
-        H = np.empty((n, p))
         for i in range(n):
             for a in range(p):
                 s = 0.0

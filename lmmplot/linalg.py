@@ -203,7 +203,8 @@ class BlockedSystem:
             L22 = S
         else:
             try:
-                L22 = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
+                with single_threaded_blas():  # also when called outside lmer (profiles, df)
+                    L22 = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
                 ok = bool(np.all(np.isfinite(np.diag(L22))))
             except np.linalg.LinAlgError:
                 L22, ok = S, False
