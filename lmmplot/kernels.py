@@ -146,3 +146,45 @@ def cholesky_lower(S):
         for b in range(a + 1, n):
             S[a, b] = 0.0
     return True
+
+
+@njit(cache=True)
+def profiled_criterion(logdet_z, logdet_x, r2, n, p, reml):
+    """lme4's profiled deviance (ML) or REML criterion from the factor's pieces."""
+    if reml:
+        return logdet_z + logdet_x + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
+    return logdet_z + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+
+
+@njit(cache=True)
+def small_criterion(A11, E, T, A22, ptr, rows, vals, d, q_rest, n, reml):
+    """The criterion of a model with a small dense block, in one pass: the optimizer's hot path.
+
+    The arithmetic of BlockedSystem.factor (first_block, then for scalar crossed terms
+    rest_update and scale_lower with Λ's diagonal ``d``), with S factored in place and
+    nothing kept; +inf where a factor is not positive definite.
+    """
+    nlev, p, _ = A11.shape
+    m = E.shape[1]
+    L = np.zeros((nlev, p, p))
+    W = np.empty((nlev, p, p))
+    F = np.empty((nlev, m, p))
+    G = np.zeros((m, m))
+    logdet_z = first_block(A11, E, T, L, W, F, G)
+    S = A22.copy()
+    for i in range(m):
+        for k in range(m):
+            S[q_rest + i, q_rest + k] -= G[i, k]
+    if q_rest:
+        rest_update(ptr, rows, vals, W, F, S, q_rest)
+        scale_lower(S, q_rest, d)
+    if not cholesky_lower(S):
+        return np.inf
+    size = S.shape[0]
+    logdet_x = 0.0
+    for i in range(size - 1):
+        if i < q_rest:
+            logdet_z += 2.0 * np.log(S[i, i])
+        else:
+            logdet_x += 2.0 * np.log(S[i, i])
+    return profiled_criterion(logdet_z, logdet_x, S[size - 1, size - 1] ** 2, n, m - 1, reml)

@@ -15,11 +15,14 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from .kernels import cholesky_lower, first_block, rest_update, scale_lower
+from .kernels import (
+    cholesky_lower, first_block, profiled_criterion, rest_update, scale_lower, small_criterion,
+)
 from .terms import RandomTerm
 
 
 _SMALL = 48  # below this size the compiled loop factors faster than a LAPACK call
+_NO_ROWS = np.zeros(0)
 
 
 @lru_cache(maxsize=1)
@@ -160,6 +163,7 @@ class BlockedSystem:
         else:
             self.Z_rest = None
             self.A22 = W.T @ W
+            self.blocks = (np.zeros(l1 + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, p1)))
 
     @property
     def cheap(self) -> bool:
@@ -173,6 +177,25 @@ class BlockedSystem:
         """
         dense = (f.lam_rest.T @ self.A21z).toarray()
         return dense.reshape(self.q_rest, self.l1, self.p1) @ f.T1
+
+    def criterion(self, theta: np.ndarray, reml: bool) -> float:
+        """The profiled deviance (ML) or REML criterion at ``theta``: the optimizer's objective."""
+        if self.cheap and (not self.q_rest or self.lam_diagonal):
+            T1 = self.first.factor(theta[self.theta_slices[0]])
+            d = self.pattern.diagonal(theta) if self.q_rest else _NO_ROWS
+            return small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
+                                   self.n, reml)
+        f = self.factor(theta)
+        if not f.ok:
+            return np.inf
+        return self.factor_criterion(f, reml)
+
+    def factor_criterion(self, f: Factor, reml: bool) -> float:
+        """The criterion read off a factor."""
+        qr, p = self.q_rest, self.p
+        log_diag = 2.0 * np.log(f.L22.diagonal())
+        return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum(),
+                                  f.L22[-1, -1] ** 2, self.n, p, reml)
 
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""

@@ -11,7 +11,7 @@ import scipy.linalg
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .formula import parse_formula, quote_dotted_names
 from .frame import as_pandas, complete_rows, fixed_design, random_terms
-from .linalg import BlockedSystem, Factor, level_sums, single_threaded_blas
+from .linalg import BlockedSystem, level_sums, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
 from .optimize import minimize_theta
@@ -55,20 +55,7 @@ class LinearMixedModel:
 
     def objective(self, theta: np.ndarray, REML: bool | None = None) -> float:
         """The profiled deviance (ML) or REML criterion at ``theta``; a pure function of θ."""
-        f = self.system.factor(np.asarray(theta, float))
-        if not f.ok:
-            return np.inf
-        return self._criterion(f, self.REML if REML is None else REML)
-
-    def _criterion(self, f: Factor, reml: bool) -> float:
-        qr, p, n = self.system.q_rest, self.system.p, self.system.n
-        diag = f.L22.diagonal()
-        log_diag = 2.0 * np.log(diag)
-        r2 = diag[-1] ** 2
-        ld = f.logdet1 + log_diag[:qr].sum()
-        if reml:
-            return ld + log_diag[qr : qr + p].sum() + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
-        return ld + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+        return self.system.criterion(np.asarray(theta, float), self.REML if REML is None else REML)
 
     def fit(self) -> "LinearMixedModel":
         """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits."""
@@ -258,11 +245,11 @@ class LinearMixedModel:
 
     def REMLcrit(self) -> float:
         """The REML criterion at the estimates (REML fits)."""
-        return self._criterion(self.factor, True)
+        return self.system.factor_criterion(self.factor, True)
 
     def deviance(self) -> float:
         """−2 log-likelihood, the ML deviance at the estimates (also for REML fits)."""
-        return self._criterion(self.factor, False)
+        return self.system.factor_criterion(self.factor, False)
 
     def logLik(self) -> float:
         """Log-likelihood; the restricted one for REML fits, as lme4."""
