@@ -1,17 +1,16 @@
 """Time ``lp.lmer`` on one target in this (fresh) process; print the result as JSON.
 
-Usage: python benchmarks/lmm_child.py NAME [--budget S] [--min-reps K] [--max-reps K] [--no-warm-up]
+Usage: python benchmarks/lmm_child.py NAME [--budget S] [--min-reps K] [--max-reps K]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import time
 import warnings
 
-from measure import timed_repeats
+from measure import memory_mb, reset_peak_memory, timed_repeats
 from targets import BY_NAME
 
 
@@ -21,7 +20,6 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3.0)
     parser.add_argument("--min-reps", type=int, default=3)
     parser.add_argument("--max-reps", type=int, default=30)
-    parser.add_argument("--no-warm-up", action="store_true", help="skip the untimed fit of the target itself")
     args = parser.parse_args()
     target = BY_NAME[args.name]
     warnings.simplefilter("ignore")
@@ -36,12 +34,13 @@ def main() -> None:
     t0 = time.perf_counter()
     data = target.load()
     load_seconds = time.perf_counter() - t0
-    before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_reset = reset_peak_memory()  # the peak from here on is the fits' (data and imports resident)
+    before_mb, _ = memory_mb()
 
     def fit():
         return lp.lmer(target.formula, data, REML=target.REML)
 
-    times, model = timed_repeats(fit, args.budget, args.min_reps, args.max_reps, warm_up=not args.no_warm_up)
+    times, model = timed_repeats(fit, args.budget, args.min_reps, args.max_reps)
     print(json.dumps({
         "rows": int(model.nobs),
         "times": times,
@@ -54,6 +53,7 @@ def main() -> None:
         "import_seconds": import_seconds,
         "first_small_fit_seconds": first_fit_seconds,
         "before_fit_mb": before_mb,
+        "peak_reset": peak_reset,
     }))
 
 

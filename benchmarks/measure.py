@@ -1,7 +1,8 @@
 """Run one measurement in a child process: its JSON answer, its peak memory, a time limit.
 
 Each child's peak resident set comes from ``os.wait4``, which reports that child's own
-resource usage, so peaks of different targets never mix.
+resource usage, so peaks of different targets never mix. A child that resets its peak
+(:func:`reset_peak_memory`) before fitting reports the peak of the fits alone.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -20,7 +22,6 @@ class ChildResult:
 
     answer: dict | None
     peak_mb: float
-    seconds: float
     status: str  # "ok", "timeout" or "failed"
     stderr: str
 
@@ -42,7 +43,8 @@ def run_child(cmd: list[str], timeout: float) -> ChildResult:
                 break
             time.sleep(0.01)
         proc.returncode = os.waitstatus_to_exitcode(wait_status)
-        seconds = time.perf_counter() - start
+        if status == "ok" and proc.returncode != 0:
+            status = "failed"
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
@@ -54,7 +56,22 @@ def run_child(cmd: list[str], timeout: float) -> ChildResult:
         except (IndexError, json.JSONDecodeError):
             status = "failed"
             stderr += "\n[stdout] " + stdout[-1000:]
-    return ChildResult(answer, usage.ru_maxrss / 1024.0, seconds, status, stderr)
+    return ChildResult(answer, usage.ru_maxrss / 1024.0, status, stderr)
+
+
+def memory_mb() -> tuple[float, float]:
+    """This process's resident set now and its peak (VmRSS, VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return tuple(float(fields[name].split()[0]) / 1024.0 for name in ("VmRSS", "VmHWM"))
+
+
+def reset_peak_memory() -> bool:
+    """Start this process's peak resident set afresh (Linux: clear_refs 5); False where it cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def repeat_count(first_seconds: float, budget: float, min_reps: int, max_reps: int) -> int:
@@ -64,20 +81,20 @@ def repeat_count(first_seconds: float, budget: float, min_reps: int, max_reps: i
     return max(min_reps, min(max_reps, math.ceil(budget / first_seconds)))
 
 
-def timed_repeats(fit, budget: float, min_reps: int, max_reps: int, warm_up: bool = True) -> tuple[list[float], object]:
-    """Wall times of repeated ``fit()`` calls, and the last result.
+def timed_repeats(fit, budget: float, min_reps: int, max_reps: int) -> tuple[list[float], object]:
+    """Wall times of repeated ``fit()`` calls after a warm-up call, and the last result.
 
-    With ``warm_up`` one untimed call comes first and sets how many timed calls fit in
-    ``budget`` seconds; without it, ``min_reps`` timed calls are made.
+    The warm-up sets how many timed calls fit in ``budget`` seconds (within the bounds);
+    a warm-up slower than the whole budget is itself the one measurement.
     """
-    reps = min_reps
-    if warm_up:
-        t0 = time.perf_counter()
-        fit()
-        reps = repeat_count(time.perf_counter() - t0, budget, min_reps, max_reps)
+    t0 = time.perf_counter()
+    result = fit()
+    first = time.perf_counter() - t0
+    if first >= budget:
+        return [first], result
     times: list[float] = []
-    result = None
-    for _ in range(reps):
+    for _ in range(repeat_count(first, budget, min_reps, max_reps)):
+        result = None  # let the previous fit go before the next one, so peaks do not add up
         t0 = time.perf_counter()
         result = fit()
         times.append(time.perf_counter() - t0)

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--scale] [--only NAME ...] [--json PATH]
+    python benchmarks/run.py [--quick] [--scale] [--only NAME ...] [--no-lme4] [--no-statsmodels] [--json PATH]
+    python benchmarks/run.py --show PATH   # the tables of an earlier --json file
 
 Each lmmplot target is timed in a fresh child process (so peak memory is that target's
 own), as the median of repeated ``lp.lmer(...)`` calls after a warm-up; lme4 is timed
@@ -15,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ def plan_for(quick: bool) -> Plan:
         return Plan(budget=1.0, min_reps=2, max_reps=10, lmm_timeout=600, lme4_timeout=120,
                     sm_timeout=60, scale_lme4_timeout=300, scale_sm_timeout=60)
     return Plan(budget=3.0, min_reps=3, max_reps=30, lmm_timeout=900, lme4_timeout=300,
-                sm_timeout=120, scale_lme4_timeout=600, scale_sm_timeout=120)
+                sm_timeout=120, scale_lme4_timeout=600, scale_sm_timeout=60)
 
 
 def lme4_timeout(plan: Plan, target: Target) -> float:
@@ -57,20 +59,14 @@ def sm_timeout(plan: Plan, target: Target) -> float:
     return plan.scale_sm_timeout if target.scale else plan.sm_timeout
 
 
-def repeats(plan: Plan, target: Target) -> tuple[float, int, int, bool]:
-    """(budget, min_reps, max_reps, warm_up) for one target.
-
-    Scale targets get one timed fit and no warm-up fit of their own (a small fit warms up).
-    """
-    if target.scale:
-        return 0.0, 1, 1, False
-    return plan.budget, plan.min_reps, plan.max_reps, True
+def repeat_budget(plan: Plan, target: Target) -> tuple[float, int, int]:
+    """(seconds, min_reps, max_reps) of timed fits after the warm-up; scale targets: ~20 s, ≤ 3 fits."""
+    return (20.0, 1, 3) if target.scale else (plan.budget, plan.min_reps, plan.max_reps)
 
 
 def repeat_args(plan: Plan, target: Target) -> list[str]:
-    budget, min_reps, max_reps, warm_up = repeats(plan, target)
-    args = ["--budget", str(budget), "--min-reps", str(min_reps), "--max-reps", str(max_reps)]
-    return args if warm_up else [*args, "--no-warm-up"]
+    budget, min_reps, max_reps = repeat_budget(plan, target)
+    return ["--budget", str(budget), "--min-reps", str(min_reps), "--max-reps", str(max_reps)]
 
 
 def run_lmmplot(target: Target, plan: Plan) -> ChildResult:
@@ -87,9 +83,8 @@ def run_lme4(target: Target, plan: Plan) -> ChildResult | None:
         csv = Path(tmp) / f"{target.name}.csv"
         data.to_csv(csv, index=False)
         del data
-        budget, min_reps, max_reps, warm_up = repeats(plan, target)
         cmd = ["Rscript", str(HERE / "lme4_child.R"), str(csv), target.formula, str(target.REML).upper(),
-               ",".join(target.categorical), str(budget), str(min_reps), str(max_reps), str(warm_up).upper()]
+               ",".join(target.categorical), *map(str, repeat_budget(plan, target))]
         return run_child(cmd, lme4_timeout(plan, target))
 
 
@@ -171,6 +166,7 @@ def summarize(target: Target, lmm: ChildResult, lme4: ChildResult | None, sm: Ch
         "lmm_error": lmm.stderr[-2000:] if not ok else "",
         "peak_mb": lmm.peak_mb if ok else None,
         "before_fit_mb": lmm.answer["before_fit_mb"] if ok else None,
+        "peak_reset": lmm.answer["peak_reset"] if ok else False,
         "cold_start": {k: lmm.answer[k] for k in ("import_seconds", "first_small_fit_seconds")} if ok else None,
         "lme4_time": lme4_time,
         "lme4_objective": lme4.answer["objective"] if lme4_ok else None,
@@ -195,19 +191,34 @@ def markdown_table(rows: list[dict]) -> str:
             "objective − lme4's", "lmmplot peak MB (fit's share)", "target met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
-        peak = "—" if r["peak_mb"] is None else f"{r['peak_mb']:.0f} (+{r['peak_mb'] - r['before_fit_mb']:.0f})"
+        peak = "—" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}"
+        if r["peak_mb"] is not None and r["peak_reset"]:
+            peak += f" (+{r['peak_mb'] - r['before_fit_mb']:.0f})"
         cells = [
             r["target"],
             "—" if r["rows"] is None else f"{r['rows']:,}",
             seconds(r["lmm_time"]) if r["lmm_time"] is not None else r["lmm_status"],
             r["lme4_cell"],
-            "—" if r["ratio"] is None else f"{r['ratio']:.2f}",
+            "—" if r["ratio"] is None else f"{r['ratio']:.3f}",
             r["sm_cell"],
             "—" if r["objective_diff"] is None else f"{r['objective_diff']:+.2e}",
             peak,
             r["met"],
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def objective_table(rows: list[dict]) -> str:
+    """Both objectives in full (−2 log-likelihood, or the REML criterion), and lme4's warnings."""
+    def value(v: float | None) -> str:
+        return "—" if v is None else f"{v:.6f}"
+
+    lines = ["| target | criterion | lmmplot | lme4 | lme4's convergence messages |", "|---|---|---|---|---|"]
+    for r in rows:
+        notes = "; ".join(" ".join(m.split()).replace("|", "\\|") for m in r["lme4_messages"] or []) or "—"
+        lines.append(f"| {r['target']} | {'REML criterion' if r['REML'] else 'ML deviance'} | {value(r['lmm_objective'])} | "
+                     f"{value(r['lme4_objective'])} | {notes} |")
     return "\n".join(lines)
 
 
@@ -229,8 +240,20 @@ def linearity_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def environment(rows: list[dict] | None = None) -> str:
-    """Versions, BLAS, cores and OPENBLAS_CORETYPE; lme4's version and R's BLAS once R has run."""
+def lmmplot_revision() -> str:
+    """The commit the package was measured at, '+ changes' when lmmplot/ differs from it (read-only git)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "(no git)"
+    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--", "lmmplot") else "")
+
+
+def environment(revision: str, rows: list[dict] | None = None) -> str:
+    """Versions, BLAS, cores, OPENBLAS_CORETYPE and lmmplot's ``revision``; lme4's and R's BLAS once R has run."""
     import numpy
 
     blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -240,10 +263,28 @@ def environment(rows: list[dict] | None = None) -> str:
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}",
         "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()),
     ]
+    parts.append(f"lmmplot at {revision}")
     r_info = next((r["lme4_env"] for r in rows or [] if r.get("lme4_env")), None)
     if r_info:
         parts.append(f"lme4 {r_info['version']} (R's BLAS: {r_info['blas']})")
     return "; ".join(parts)
+
+
+def report(env: str, rows: list[dict]) -> None:
+    """Print the tables: the main one, the objectives, cold start, linearity."""
+    print(f"Environment: {env}\n")
+    print(markdown_table(rows))
+    print("\nObjectives at the optimum (lower is better):\n")
+    print(objective_table(rows))
+    cold = [r["cold_start"] for r in rows if r["cold_start"]]
+    if cold:
+        imports = sorted(c["import_seconds"] for c in cold)[len(cold) // 2]
+        first = sorted(c["first_small_fit_seconds"] for c in cold)[len(cold) // 2]
+        print(f"\nCold start in a fresh process (median over the children): `import lmmplot` {seconds(imports)} s, "
+              f"then the first sleepstudy fit {seconds(first)} s (the timed fits above come after it).")
+    lin = linearity_table(rows)
+    if lin:
+        print("\n" + lin)
 
 
 def main() -> None:
@@ -255,13 +296,19 @@ def main() -> None:
     parser.add_argument("--no-lme4", action="store_true", help="skip lme4")
     parser.add_argument("--no-statsmodels", action="store_true", help="skip statsmodels")
     parser.add_argument("--json", metavar="PATH", help="also write every raw number to PATH")
+    parser.add_argument("--show", metavar="PATH", help="print the tables of a --json file again, and stop")
     args = parser.parse_args()
+    if args.show:
+        saved = json.loads(Path(args.show).read_text())
+        report(saved["environment"], saved["rows"])
+        return
     plan = plan_for(args.quick)
     if args.only:
         chosen = [t for t in TARGETS if t.name in args.only]
     else:
         chosen = [t for t in TARGETS if args.scale or not t.scale]
-    print(environment(), file=sys.stderr)
+    revision = lmmplot_revision()  # taken first: the tree may change during a long run
+    print(environment(revision), file=sys.stderr)
     rows = []
     for target in chosen:
         print(f"[{target.name}] lmmplot ...", file=sys.stderr, flush=True)
@@ -286,19 +333,9 @@ def main() -> None:
         rows.append(row)
         print(f"[{target.name}] lmmplot {seconds(row['lmm_time'])} s, lme4 {row['lme4_cell']}, "
               f"statsmodels {row['sm_cell']}, met: {row['met']}", file=sys.stderr, flush=True)
-    print(f"Environment: {environment(rows)}\n")
-    print(markdown_table(rows))
-    cold = [r["cold_start"] for r in rows if r["cold_start"]]
-    if cold:
-        imports = sorted(c["import_seconds"] for c in cold)[len(cold) // 2]
-        first = sorted(c["first_small_fit_seconds"] for c in cold)[len(cold) // 2]
-        print(f"\nCold start in a fresh process (median over the children): `import lmmplot` {seconds(imports)} s, "
-              f"then the first sleepstudy fit {seconds(first)} s (the timed fits above come after it).")
-    lin = linearity_table(rows)
-    if lin:
-        print("\n" + lin)
+    report(environment(revision, rows), rows)
     if args.json:
-        Path(args.json).write_text(json.dumps({"environment": environment(rows), "rows": rows}, indent=1))
+        Path(args.json).write_text(json.dumps({"environment": environment(revision, rows), "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -29,19 +29,50 @@ def schools(n: int = 7000, nschools: int = 160, seed: int = 20240607) -> pd.Data
     return pd.DataFrame({"school": np.char.add("S", school.astype(str)), "ses": ses, "math": math})
 
 
+def _capped_sizes(rng: np.random.Generator, n: int, ngroups: int, minimum: int, cap: int) -> np.ndarray:
+    """Skewed group sizes between ``minimum`` and ``cap``, adding up to ``n``."""
+    sizes = np.minimum(_group_sizes(rng, n, ngroups, minimum, spread=1.0), cap)
+    while (short := n - sizes.sum()) > 0:
+        room = np.flatnonzero(sizes < cap)
+        sizes[room] += rng.multinomial(short, np.full(room.size, 1.0 / room.size))
+        sizes = np.minimum(sizes, cap)
+    return sizes
+
+
 def ratings(n: int = 1_000_000, nusers: int = 6040, nitems: int = 3706, seed: int = 1) -> pd.DataFrame:
     """Ratings shaped like MovieLens-1M: ``y ~ 1 + (1 | user) + (1 | item)``.
 
-    Every user rates at least 20 items (as in MovieLens), activity and item popularity are
-    skewed (log-normal), and y = 3.6 + user effect (sd 0.45) + item effect (sd 0.5) + noise (sd 0.9).
+    As in MovieLens, every user rates between 20 and 2,314 items, each item at most once,
+    and every item is rated; activity and item popularity are skewed (log-normal), and
+    y = 3.6 + user effect (sd 0.45) + item effect (sd 0.5) + noise (sd 0.9).
     """
     rng = np.random.default_rng(seed)
-    user = np.repeat(np.arange(nusers), _group_sizes(rng, n, nusers, minimum=20, spread=1.0))
+    sizes = _capped_sizes(rng, n, nusers, minimum=20, cap=2314)
     popularity = rng.lognormal(0.0, 1.5, nitems)
-    item = rng.choice(nitems, size=n, p=popularity / popularity.sum())
-    item[rng.choice(n, nitems, replace=False)] = np.arange(nitems)  # every item rated at least once
+    rated = []
+    for k in sizes:  # k items without replacement, chosen by popularity (smallest Exp(1)/weight keys)
+        keys = rng.exponential(size=nitems) / popularity
+        rated.append(np.argpartition(keys, k - 1)[:k])
+    _rate_every_item(rng, rated, nitems)
+    user = np.repeat(np.arange(nusers), sizes)
+    item = np.concatenate(rated)
     y = 3.6 + rng.normal(0.0, 0.45, nusers)[user] + rng.normal(0.0, 0.5, nitems)[item] + rng.normal(0.0, 0.9, n)
     return pd.DataFrame({"user": user, "item": item, "y": y})
+
+
+def _rate_every_item(rng: np.random.Generator, rated: list[np.ndarray], nitems: int) -> None:
+    """Give each unrated item to a random user, in place of one of that user's items rated twice or more."""
+    counts = np.bincount(np.concatenate(rated), minlength=nitems)
+    for missing in np.flatnonzero(counts == 0):
+        while True:
+            items = rated[rng.integers(len(rated))]
+            spare = np.flatnonzero(counts[items] > 1)
+            if spare.size:
+                slot = spare[rng.integers(spare.size)]
+                counts[items[slot]] -= 1
+                items[slot] = missing
+                counts[missing] = 1
+                break
 
 
 def slopes(n: int, ngroups: int = 100_000, seed: int = 7) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Time statsmodels' MixedLM on one target in this (fresh) process; print the result as JSON.
 
-Usage: python benchmarks/sm_child.py NAME [--budget S] [--min-reps K] [--max-reps K] [--no-warm-up]
+Usage: python benchmarks/sm_child.py NAME [--budget S] [--min-reps K] [--max-reps K]
 """
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3.0)
     parser.add_argument("--min-reps", type=int, default=3)
     parser.add_argument("--max-reps", type=int, default=30)
-    parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args()
     target = BY_NAME[args.name]
     data = target.load()
@@ -53,12 +52,11 @@ def main() -> None:
         return
     times, result = timed_repeats(
         lambda: fit_mixedlm(target.statsmodels, data, target.REML),
-        args.budget, args.min_reps, args.max_reps, warm_up=not args.no_warm_up,
+        args.budget, args.min_reps, args.max_reps,
     )
     print(json.dumps({
         "times": times,
         "median": statistics.median(times),
-        "llf": float(result.llf),
         "converged": bool(result.converged),
     }))
 
