@@ -4,23 +4,17 @@ Usage: python benchmarks/lmm_child.py NAME [--budget S] [--min-reps K] [--max-re
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
 import warnings
 
-from measure import memory_mb, reset_peak_memory, timed_repeats
+from measure import child_args, memory_mb, reset_peak_memory, timed_repeats
 from targets import BY_NAME
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=sorted(BY_NAME))
-    parser.add_argument("--budget", type=float, default=3.0)
-    parser.add_argument("--min-reps", type=int, default=3)
-    parser.add_argument("--max-reps", type=int, default=30)
-    args = parser.parse_args()
+    args = child_args(BY_NAME)
     target = BY_NAME[args.name]
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()

@@ -6,6 +6,7 @@ resource usage, so peaks of different targets never mix. A child that resets its
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -24,6 +25,16 @@ class ChildResult:
     peak_mb: float
     status: str  # "ok", "timeout" or "failed"
     stderr: str
+
+
+def child_args(names) -> argparse.Namespace:
+    """A child's command line: the target's name and the repeat rule (see timed_repeats)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name", choices=sorted(names))
+    parser.add_argument("--budget", type=float, default=3.0)
+    parser.add_argument("--min-reps", type=int, default=3)
+    parser.add_argument("--max-reps", type=int, default=30)
+    return parser.parse_args()
 
 
 def run_child(cmd: list[str], timeout: float) -> ChildResult:

@@ -4,12 +4,11 @@ Usage: python benchmarks/sm_child.py NAME [--budget S] [--min-reps K] [--max-rep
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import warnings
 
-from measure import timed_repeats
+from measure import child_args, timed_repeats
 from targets import BY_NAME, StatsmodelsSpec, Target
 
 DENSE_COPIES = 6  # how many n × levels dense arrays MixedLM holds at once (patsy, exog_vc, products)
@@ -38,12 +37,7 @@ def fit_mixedlm(spec: StatsmodelsSpec, data, reml: bool):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=sorted(BY_NAME))
-    parser.add_argument("--budget", type=float, default=3.0)
-    parser.add_argument("--min-reps", type=int, default=3)
-    parser.add_argument("--max-reps", type=int, default=30)
-    args = parser.parse_args()
+    args = child_args(BY_NAME)
     target = BY_NAME[args.name]
     data = target.load()
     size = dense_design_gb(target, data)
