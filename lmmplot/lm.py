@@ -26,10 +26,6 @@ class LinearModel:
         self.beta = scipy.linalg.solve_triangular(self.R, self.Q.T @ y)
 
     @property
-    def formula_text(self) -> str:
-        return self.formula.text
-
-    @property
     def nobs(self) -> int:
         return self.fixed.X.shape[0]
 

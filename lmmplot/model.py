@@ -120,7 +120,7 @@ class LinearMixedModel:
     def _solution(self) -> dict:
         """β, u and b at the current θ (back-substitution through the blocked factor)."""
         s, f = self.system, self.factor
-        qr, p = s.q_rest, s.p
+        qr = s.q_rest
         L = f.L22
         rhs = L[-1, :-1]
         sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, rhs, lower=False)
