@@ -259,16 +259,6 @@ def response_refit(model, y: np.ndarray):
     return new
 
 
-def ml_deviance(system: BlockedSystem, theta: np.ndarray) -> float:
-    """The ML deviance profiled over β and σ at θ, for a system (the model's criterion)."""
-    f = system.factor(theta)
-    if not f.ok:
-        return np.inf
-    r2 = f.L22[-1, -1] ** 2
-    n = system.n
-    return f.logdet_z(system.q_rest) + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
-
-
 def varpar_deviance(model, varpar: np.ndarray) -> float:
     """lme4's ``devfun2``: the ML deviance at sds, correlations and σ, β at its conditional optimum."""
     sigma = varpar[-1]
@@ -404,7 +394,8 @@ class FixedEffectProfile(_Profile):
 
     def minimize(self, x, start):
         system = BlockedSystem(self.model.terms, self.X_rest, self.model.fixed.y - x * self.x_j)
-        res = minimize_theta(lambda th: ml_deviance(system, th), start, self.model.theta_lower, self.scale)
+        res = minimize_theta(lambda th: system.criterion(th, reml=False), start, self.model.theta_lower,
+                             self.scale)
         return res.fun, res.theta
 
 
