@@ -267,12 +267,7 @@ def varpar_deviance(model, varpar: np.ndarray) -> float:
     theta = theta_from_varpar(model, varpar)
     if theta is None:
         return np.inf
-    f = model.system.factor(theta)
-    if not f.ok:
-        return np.inf
-    s = model.system
-    r2 = f.L22[-1, -1] ** 2
-    return f.logdet_z(s.q_rest) + r2 / sigma**2 + s.n * np.log(2.0 * np.pi * sigma**2)
+    return model.system.deviance_at(theta, sigma**2, reml=False)
 
 
 # ---------------------------------------------------------------------------- profile

@@ -197,6 +197,18 @@ class BlockedSystem:
         return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum(),
                                   f.L22[-1, -1] ** 2, self.n, p, reml)
 
+    def deviance_at(self, theta: np.ndarray, sigma2: float, reml: bool) -> float:
+        """The deviance (or REML criterion) at θ with σ² given, not profiled out (lmerTest's devfun_vp)."""
+        f = self.factor(theta)
+        if not f.ok:
+            return np.inf
+        qr, p = self.q_rest, self.p
+        diag = f.L22.diagonal()
+        dev = f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
+        if reml:
+            dev += 2.0 * np.log(np.abs(diag[qr : qr + p])).sum() - p * np.log(2 * np.pi * sigma2)
+        return dev
+
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""
         T1 = self.first.factor(theta[self.theta_slices[0]])

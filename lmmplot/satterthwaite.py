@@ -26,16 +26,10 @@ class VarparCovariance:
     @classmethod
     def from_model(cls, model) -> "VarparCovariance":
         system, reml = model.system, model.REML
-        n, p, qr = system.n, system.p, system.q_rest
+        p, qr = system.p, system.q_rest
 
         def deviance(varpar):
-            theta, sigma2 = varpar[:-1], varpar[-1] ** 2
-            f = system.factor(theta)
-            diag = np.diag(f.L22)
-            dev = f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + n * np.log(2 * np.pi * sigma2)
-            if reml:
-                dev += 2.0 * np.log(np.abs(diag[qr : qr + p])).sum() - p * np.log(2 * np.pi * sigma2)
-            return dev
+            return system.deviance_at(varpar[:-1], varpar[-1] ** 2, reml)
 
         def vcov_beta(varpar):
             f = system.factor(varpar[:-1])
