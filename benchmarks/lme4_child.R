@@ -54,5 +54,5 @@ cat("\n", sprintf(
   nobs(model), paste(sprintf("%.17g", times), collapse = ", "), median(times),
   -2 * as.numeric(logLik(model)), paste(sprintf("%.17g", getME(model, "theta")), collapse = ", "),
   paste(vapply(as.character(messages), json_string, ""), collapse = ", "), as.character(packageVersion("lme4")),
-  basename(sessionInfo()$BLAS)
+  sessionInfo()$BLAS
 ), "\n", sep = "")
