@@ -176,9 +176,10 @@ def _scaled_residuals(model) -> _Named:
     return _Named(["Min", "1Q", "Median", "3Q", "Max"], format_num(quantiles, DIGITS))
 
 
-def _varcorr_table(varcorr, digits: int, columns: tuple[str, ...], residual: bool = True) -> _Table:
+def _varcorr_table(varcorr, digits: int, columns: tuple[str, ...]) -> _Table:
     """lme4's formatVC: group, effect, variance and/or sd, and the correlations' lower triangle;
-    the residual row only for models with a scale (``residual``)."""
+    the residual row only for models with a scale."""
+    residual = varcorr.residual
     sds = [float(s) for b in varcorr.blocks for s in b.sd] + [float(varcorr.sigma)] * residual
     groups, effects = [], []
     for b in varcorr.blocks:

@@ -24,7 +24,7 @@ def r_lines(text):
     return text.replace("\u2018", "'").replace("\u2019", "'").split("\n")
 
 
-def varcorr_from(rows):
+def varcorr_from(rows, residual):
     blocks = {}
     for row in rows:
         blocks.setdefault(row["grp"], []).append(row)
@@ -37,7 +37,7 @@ def varcorr_from(rows):
             j = i if e["var2"] is None else effects.index(e["var2"])
             cov[i, j] = cov[j, i] = e["vcov"]
         out.append(VarCorrBlock(group, effects, cov))
-    return VarCorr(out, 1.0)
+    return VarCorr(out, 1.0, residual)
 
 
 class _Formula:
@@ -83,7 +83,7 @@ class ReferenceFit:
         return np.array(self._case[f"residuals_{type}"])
 
     def VarCorr(self):
-        return varcorr_from(self._case["varcorr"])
+        return varcorr_from(self._case["varcorr"], self.family.has_dispersion)
 
 
 @pytest.mark.parametrize("cid", sorted(CASES))

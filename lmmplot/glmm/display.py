@@ -92,8 +92,7 @@ class GlmerSummary:
         yield None, blank
         yield "Scaled residuals: ", _scaled_residuals(m)
         yield None, blank
-        yield "Random effects:", _varcorr_table(m.VarCorr(), DIGITS, ("Variance", "Std.Dev."),
-                                                residual=m.family.has_dispersion)
+        yield "Random effects:", _varcorr_table(m.VarCorr(), DIGITS, ("Variance", "Std.Dev."))
         yield None, _Text(_groups_lines(m))
         if p:
             tab = self.coefficients
