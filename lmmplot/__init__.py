@@ -3,6 +3,7 @@ from importlib import import_module
 
 from .anova import anova
 from .datasets import list_datasets, load_dataset
+from .glmm.family import Gamma, binomial, gaussian, negative_binomial, poisson
 from .lm import LinearModel, lm
 from .model import LinearMixedModel, lmer
 from .tidiers import augment, glance, tidy
@@ -15,7 +16,8 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = sorted([
-    "LinearMixedModel", "LinearModel", "anova", "augment", "glance", "list_datasets", "lm", "lmer",
+    "Gamma", "LinearMixedModel", "LinearModel", "anova", "binomial", "gaussian", "negative_binomial",
+    "poisson", "augment", "glance", "list_datasets", "lm", "lmer",
     "load_dataset", "tidy", *_LAZY,
 ])
 
