@@ -12,6 +12,8 @@ _LAZY: dict[str, str] = {
     "anova": ".anova",
     "list_datasets": ".datasets", "load_dataset": ".datasets",
     "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
+    "plot_coef": ".plotting.coef",
+    "plot_ranef": ".plotting.ranef",
 }
 
 __all__ = sorted(_LAZY)
