@@ -1,5 +1,6 @@
 """Convergence and singularity are reported in lme4's words."""
 import json
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -8,10 +9,9 @@ import pytest
 import lmmplot as lp
 from lmmplot.errors import ConvergenceWarning
 from lmmplot.model import check_convergence
-from conftest import FIXTURES
 
 
-CHECKS = json.loads((FIXTURES / "checkconv_reference.json").read_text())
+CHECKS = json.loads((Path(__file__).parent / "fixtures" / "checkconv_reference.json").read_text())
 
 
 @pytest.mark.parametrize("name", list(CHECKS))

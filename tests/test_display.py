@@ -17,7 +17,6 @@ import lmmplot as lp
 from lmmplot import rformat
 from lmmplot.display import Summary, _coefmat, _Legend
 from lmmplot.errors import ConvergenceWarning
-from conftest import at_theta
 
 FIXTURES = Path(__file__).parent / "fixtures"
 R_OUT = json.loads((FIXTURES / "display_reference.json").read_text())
@@ -111,7 +110,7 @@ def without_note(lines):
     return lines[: at - 2] + lines[at + 3 :]
 
 
-def at_lme4_theta(model, case):
+def at_lme4_theta(model, case, at_theta):
     """A copy of ``model`` evaluated at lme4's θ, its data named as the R script named them."""
     other = at_theta(model, case["theta"])
     other.data.attrs["name"] = case["data"]
@@ -121,19 +120,19 @@ def at_lme4_theta(model, case):
 class Fitted:
     """Each reference case as lmmplot fits it, and at lme4's θ; made once, on first use."""
 
-    def __init__(self, fits, reference):
-        self.fits, self.cases, self._at = fits, reference["cases"], {}
+    def __init__(self, fits, reference, at_theta):
+        self.fits, self.cases, self._at, self.at_theta = fits, reference["cases"], {}, at_theta
 
     def __getitem__(self, cid):
         model = self.fits[cid][0]
         if cid not in self._at:
-            self._at[cid] = at_lme4_theta(model, self.cases[cid])
+            self._at[cid] = at_lme4_theta(model, self.cases[cid], self.at_theta)
         return model, self._at[cid]
 
 
 @pytest.fixture(scope="module")
-def fitted(fits, reference):
-    return Fitted(fits, reference)
+def fitted(fits, reference, at_theta):
+    return Fitted(fits, reference, at_theta)
 
 
 def expect_names(model, case):

@@ -1,5 +1,6 @@
 """Predictions on new data: what the plotting layers and the explorer build on."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -7,10 +8,9 @@ import pytest
 
 import lmmplot as lp
 from lmmplot.errors import DataError
-from conftest import FIXTURES, at_theta
 
 
-R = json.loads((FIXTURES / "predict_reference.json").read_text())
+R = json.loads((Path(__file__).parent / "fixtures" / "predict_reference.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def dragons():
 
 
 @pytest.fixture(scope="module")
-def at_lme4(slopes, dragons):
+def at_lme4(slopes, dragons, at_theta):
     """Each fit evaluated at lme4's θ: predictions then agree with lme4's to rounding error."""
     return {"sleep_slope": at_theta(slopes, R["sleep_slope"]["theta"]),
             "dragons": at_theta(dragons, R["dragons"]["theta"])}
