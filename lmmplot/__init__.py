@@ -11,6 +11,7 @@ from .tidiers import augment, glance, tidy
 # public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
     "plot_coef": ".plotting.coef",
+    "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
 }
 
