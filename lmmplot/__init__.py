@@ -17,6 +17,7 @@ _LAZY: dict[str, str] = {
     "geom_population": ".plotting.layers",
     "plot_pooling": ".plotting.pooling",
     "plot_coef": ".plotting.coef",
+    "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
 }
 
