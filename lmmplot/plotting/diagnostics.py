@@ -26,14 +26,16 @@ _POINT, _LINE, _SIM = "#1f5fa0", "#2e9e6e", "#7aa6d6"
 def residual_frame(model) -> pd.DataFrame:
     """The fitted rows of ``augment(model)`` with ``.std.resid`` and ``.row`` (the data's index).
 
-    ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()).
+    ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()); with
+    prior weights the standardized residuals are the Pearson ones √w·r / (σ √(1 − h)).
     """
     aug = augment(model)
     aug = aug.loc[model.data.index[model.kept_rows]]
     out = pd.DataFrame({".row": aug.index.astype(str), ".fitted": aug[".fitted"].to_numpy(),
                         ".resid": aug[".resid"].to_numpy(), ".hat": aug[".hat"].to_numpy(),
                         ".cooksd": aug[".cooksd"].to_numpy()})
-    out[".std.resid"] = out[".resid"] / (model.sigma * np.sqrt(1.0 - out[".hat"]))
+    pearson = aug[".wtres"] if ".wtres" in aug else aug[".resid"]
+    out[".std.resid"] = pearson.to_numpy() / (model.sigma * np.sqrt(1.0 - out[".hat"]))
     out[".sqrt.abs.std.resid"] = np.sqrt(np.abs(out[".std.resid"]))
     return out
 
