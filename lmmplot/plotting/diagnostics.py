@@ -16,7 +16,7 @@ from ..errors import ArgumentTypeError
 from ..lm import LinearModel
 from ..model import LinearMixedModel
 from ..tidiers import augment
-from .ranef import ranef_frame
+from .ranef import group_covariances, ranef_frame
 
 CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
 COOK_LEVELS = (0.5, 1.0)
@@ -137,12 +137,13 @@ def normality(res: pd.DataFrame, level: float = 0.95) -> ggplot:
 
 def ranef_lines(model) -> pd.DataFrame:
     """group, term and the modes' model-implied sd √(σ_b² − mean condsd²) (Var b = Var b̂ + E condvar)."""
-    condsd = {g: frame.attrs["condsd"] for g, frame in model.ranef(condVar=True).items()}
+    covs = group_covariances(model)
     rows = []
-    for term, block in zip(model.terms, model.VarCorr().blocks):
-        for effect, var in zip(block.effects, np.diag(block.cov)):
-            mean_condvar = float(np.mean(condsd[term.group][effect].to_numpy() ** 2))
-            rows.append((term.group, effect, np.sqrt(max(var - mean_condvar, 0.0))))
+    for group, frame in model.ranef(condVar=True).items():
+        condsd = frame.attrs["condsd"]
+        for term in frame.columns:
+            var = covs[group].loc[term, term] - float(np.mean(condsd[term].to_numpy() ** 2))
+            rows.append((group, term, np.sqrt(max(var, 0.0))))
     return pd.DataFrame(rows, columns=["group", "term", "slope"])
 
 
