@@ -17,11 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
+from formulaic.transforms import C
+from formulaic.transforms.contrasts import ContrastsState, TreatmentContrasts
 
 from .distributions import chi2_sf, f_sf
+from .encoding import RMaterializer, ordered_levels
+from .frame import R_FUNCTIONS, full_rank_columns
 from .errors import ArgumentTypeError, DataError, FormulaError, MLRefitWarning
 from .display import SIGNIF_LEGEND
-from .names import coef_name
+from .names import coef_names, term_name
+from .rformat import format_num, format_pval, r_round, zapsmall
 
 ANOVA_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 LRT_COLUMNS = ["npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
@@ -71,12 +76,13 @@ class FixedTerm:
         return self.variables < other.variables and self.numeric == other.numeric
 
 
-def fixed_terms(model) -> tuple[list[FixedTerm], bool]:
-    """The model's fixed-effect terms (without the intercept) and whether X has an intercept.
+def fixed_terms(spec, keep) -> tuple[list[FixedTerm], bool]:
+    """The fixed-effect terms of a design (without the intercept) and whether it has one.
 
-    A term's columns are its formulaic columns that survived the rank check, as positions in X.
+    A term's columns are its formulaic columns that survived the rank check (``keep``), as
+    positions in X.
     """
-    spec, keep = model.fixed.spec, np.asarray(model.fixed.keep)
+    keep = np.asarray(keep)
     position = np.cumsum(keep) - 1
     found, intercept, start = [], False, 0
     for structure in spec.structure:
@@ -106,13 +112,39 @@ def _is_numeric(state) -> bool:
 def term_contrasts(model, type: int = 3) -> dict[str, np.ndarray]:
     """lmerTest's hypothesis matrix of each fixed-effect term (rows over β), for ``type`` 1, 2 or 3."""
     type = _check_type(type)
-    terms, intercept = fixed_terms(model)
+    terms, intercept = fixed_terms(model.fixed.spec, model.fixed.keep)
     X = model.fixed.X
     if X.shape[1] <= 1 or len(terms) <= 1 or type == 1:
         return _type1(X, terms)
     if type == 2:
         return _type2(X, terms)
-    return _type3(model, X, terms, intercept)
+    if _treatment_coded(model.fixed.spec):
+        return _type3(model, X, terms, intercept)
+    return _type3_any_coding(model, X, intercept)
+
+
+def _treatment_coded(spec) -> bool:
+    return all(not isinstance(state[1].get("contrasts"), ContrastsState)
+               or isinstance(state[1]["contrasts"].contrasts, TreatmentContrasts)
+               for state in spec.encoder_state.values())
+
+
+def _treatment(data, contrasts=None, **kwargs):
+    """formulaic's C() with treatment contrasts, whatever coding the formula asked for."""
+    return C(data, **kwargs)
+
+
+def _type3_any_coding(model, X: np.ndarray, intercept: bool) -> dict[str, np.ndarray]:
+    """Type III for other codings, as lmerTest: the hypotheses of the same formula coded by
+    treatment contrasts (ordered factors too), mapped onto this coding's coefficients."""
+    context = {**R_FUNCTIONS, "C": _treatment, "factor": _treatment}
+    twin = model_matrix(model.fixed.spec.formula, model.frame, na_action="ignore", context=context,
+                        materializer=RMaterializer, output="numpy")
+    keep = full_rank_columns(np.asarray(twin, dtype=float))
+    X_treatment = np.asarray(twin, dtype=float)[:, keep]
+    terms, _ = fixed_terms(twin.model_spec, keep)
+    mapping = _zap(np.linalg.pinv(X_treatment) @ X)
+    return {label: L @ mapping for label, L in _type3(model, X_treatment, terms, intercept).items()}
 
 
 def _doolittle_rows(X: np.ndarray) -> np.ndarray:
@@ -156,7 +188,7 @@ def _type3(model, X: np.ndarray, terms: list[FixedTerm], intercept: bool) -> dic
     for term in terms:
         block = _cell_columns(model.frame, term.label)
         blocks.append(block.to_numpy(dtype=float))
-        names += [coef_name(c) for c in block.columns]
+        names += coef_names(list(block.columns), block.model_spec.encoder_state)
     cells = np.hstack(blocks)
     empty = [name for name, column in zip(names, cells[:, int(intercept):].T) if not column.any()]
     if empty:
@@ -165,12 +197,12 @@ def _type3(model, X: np.ndarray, terms: list[FixedTerm], intercept: bool) -> dic
             UserWarning,
             stacklevel=5,
         )
-    L = _zapsmall(np.linalg.lstsq(X, cells, rcond=None)[0].T)  # cells × p
+    L = _zap(np.linalg.lstsq(X, cells, rcond=None)[0].T)  # cells × p
     for term in sorted(terms, key=lambda t: -t.degree):
         containers = [j for o in terms if term.contained_in(o) for j in o.columns]
         if containers:
             A, Y = L[:, containers], L[:, list(term.columns)]
-            L[:, list(term.columns)] = _zapsmall(Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0])
+            L[:, list(term.columns)] = _zap(Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0])
     L = L[_matching_cells(X, blocks, terms, intercept)]
     out = {}
     for term in terms:
@@ -181,7 +213,8 @@ def _type3(model, X: np.ndarray, terms: list[FixedTerm], intercept: bool) -> dic
 
 def _cell_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """The term's columns with every level of its factors (R's ``model.matrix(~ 0 + term)``)."""
-    return model_matrix(f"0 + {label}", frame, na_action="ignore")
+    return model_matrix(f"0 + {label}", frame, na_action="ignore", context=R_FUNCTIONS, materializer=RMaterializer,
+                        materializer_params={"ordered": ordered_levels(frame)})
 
 
 def _matching_cells(X, blocks, terms, intercept) -> list[int]:
@@ -205,13 +238,9 @@ def _matching_cells(X, blocks, terms, intercept) -> list[int]:
     return out
 
 
-def _zapsmall(x: np.ndarray, digits: int = 7) -> np.ndarray:
-    """R's zapsmall: round to ``digits`` significant digits of the largest entry."""
-    finite = np.abs(x[np.isfinite(x)])
-    mx = finite.max() if finite.size else 0.0
-    if mx <= 0:
-        return np.round(x, digits)
-    return np.round(x, max(0, int(np.floor(digits - np.log10(mx) + 0.5))))
+def _zap(M: np.ndarray, digits: int = 7) -> np.ndarray:
+    """R's zapsmall of a matrix (as lmerTest applies it to contrast matrices)."""
+    return np.array(zapsmall(M.ravel(), digits)).reshape(M.shape)
 
 
 def _check_type(type) -> int:
@@ -253,13 +282,15 @@ def anova_table(model, ddf: str = "Satterthwaite", type: int = 3) -> AnovaTable:
             rows[label] = test(L)
     rows.update({label: [np.nan] * len(ANOVA_COLUMNS) for label in untested})
     table = AnovaTable(
-        [rows[label] for label in rows], index=pd.Index(list(rows), dtype=object), columns=ANOVA_COLUMNS, dtype=float
+        [rows[label] for label in rows], index=pd.Index([term_name(label) for label in rows], dtype=object),
+        columns=ANOVA_COLUMNS, dtype=float
     )
     method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
     table.attrs["heading"] = f"Type {_ROMAN[type]} Analysis of Variance Table with {method} method"
     names = list(model.coef_names)
     table.attrs["hypotheses"] = {
-        label: pd.DataFrame(np.reshape(L, (-1, len(names))), columns=names) for label, L in contrasts.items()
+        term_name(label): pd.DataFrame(np.reshape(L, (-1, len(names))), columns=names)
+        for label, L in contrasts.items()
     }
     return table
 
@@ -400,9 +431,9 @@ def format_anova(table: pd.DataFrame, digits: int = 5) -> str:
         if has_p and j == len(names) - 1:
             cells = _format_pvalues(x, max(1, min(5, digits - 1)))
         elif j in test_cols:
-            cells = _format_column(np.round(x, max(1, min(5, digits - 1))), digits)
+            cells = _format_column(np.array([r_round(v, max(1, min(5, digits - 1))) for v in x]), digits)
         else:
-            shown = x if name.endswith("Df") else _zapsmall(x, digits)
+            shown = x if name.endswith("Df") else np.array(zapsmall(x, digits))
             cells = _format_column(shown, digits)
             lost = np.isfinite(x) & (x != 0) & (np.array([_as_float(c) for c in cells]) == 0)
             for i in np.flatnonzero(lost):
@@ -442,62 +473,19 @@ def _stars(p: float) -> str:
     return " "
 
 
-def _significant(x: float, digits: int) -> tuple[int, int]:
-    """Decimal exponent and number of significant digits of x shown to ``digits`` (R's scientific)."""
-    if x == 0:
-        return 0, 1
-    kp = int(np.floor(np.log10(abs(x))))
-    mantissa = round(abs(x) / 10.0**kp * 10 ** (digits - 1))
-    if mantissa >= 10**digits:
-        kp, mantissa = kp + 1, mantissa // 10
-    nsig = digits
-    while nsig > 1 and mantissa % 10 == 0:
-        mantissa //= 10
-        nsig -= 1
-    return kp, nsig
-
-
 def _format_column(x: np.ndarray, digits: int) -> list[str]:
-    """R's ``format(x, digits=)`` for a numeric vector: a common fixed or scientific layout; NaN → ""."""
-    finite = [v for v in x if np.isfinite(v)]
-    if not finite:
-        return [""] * len(x)
-    parts = [(v < 0, *_significant(v, digits)) for v in finite]
-    rgt = max(max(0, nsig - kp - 1) for _, kp, nsig in parts)
-    left = max(neg + max(1, kp + 1) for neg, kp, _ in parts)
-    fixed_width = left + rgt + (rgt > 0)
-    mxns = max(nsig for _, _, nsig in parts)
-    exp_digits = 3 if max(abs(kp) for _, kp, _ in parts) >= 100 else 2
-    sci_width = any(neg for neg, _, _ in parts) + mxns + (mxns > 1) + 2 + exp_digits
-    if fixed_width <= sci_width:
-        cells = [f"{v:.{rgt}f}" if np.isfinite(v) else "" for v in x]
-    else:
-        cells = [f"{v:.{mxns - 1}e}" if np.isfinite(v) else "" for v in x]
-    width = max(len(c) for c in cells)
-    return [c.rjust(width) if c else c for c in cells]
+    """R's ``format(x, digits=)`` of the finite entries, blanks where ``print.anova`` shows NA."""
+    ok = np.isfinite(x)
+    cells = [""] * len(x)
+    for i, c in zip(np.flatnonzero(ok), format_num(x[ok], digits) if ok.any() else []):
+        cells[i] = c
+    return cells
 
 
-def _format_pvalues(p: np.ndarray, digits: int, eps: float = np.finfo(float).eps) -> list[str]:
-    """R's ``format.pval``: fixed notation down to 1e-4, scientific below, ``< eps`` for tiny ones."""
-    cells = [""] * len(p)
+def _format_pvalues(p: np.ndarray, digits: int) -> list[str]:
+    """R's ``format.pval`` of the finite p-values, blanks elsewhere."""
     ok = np.isfinite(p)
-    tiny = ok & (p < eps)
-    rest = ok & ~tiny
-    expo = np.floor(np.log10(np.where(p > 0, p, 1e-50)))
-    fixp = rest & ((expo >= -3) | ((expo == -4) & (digits > 1)))
-    for group in (fixp, rest & ~fixp):
-        if group.any():
-            for i, c in zip(np.flatnonzero(group), _format_column(p[group], digits)):
-                cells[i] = c.strip()
-    if tiny.any():
-        d = max(1, digits - 2)
-        sep = " " if d > 1 else ""
-        if rest.any():
-            nc = max(len(cells[i]) for i in np.flatnonzero(rest))
-            if d > 1 and d + 6 > nc:
-                d = max(1, nc - 7)
-            sep = "" if d == 1 and nc <= 6 else " "
-        text = "<" + sep + _format_column(np.array([eps]), d)[0]
-        for i in np.flatnonzero(tiny):
-            cells[i] = text
+    cells = [""] * len(p)
+    for i, c in zip(np.flatnonzero(ok), format_pval(p[ok], digits) if ok.any() else []):
+        cells[i] = c.strip()
     return cells

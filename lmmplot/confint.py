@@ -439,33 +439,17 @@ def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: i
     return out
 
 
-def simulate_linear_predictor(model, rng: np.random.Generator) -> np.ndarray:
-    """Xβ + offset + Zb* with new random effects b* ~ N(0, σ²ΛΛᵀ) (lme4's simulate, re.form=NA)."""
-    sigma = model.sigma
-    y = model.fixed_part().copy()
-    for term, sl in zip(model.terms, model.system.theta_slices):
-        T = term.factor(model.theta[sl])
-        b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
-        y += np.einsum("ij,ij->i", term.rows, b[term.codes])
-    return y
-
-
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
     """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
-    sigma = model.sigma
-    y = simulate_linear_predictor(model, rng)
-    noise = sigma * rng.standard_normal(model.nobs)
-    if model.prior_weights is not None:
-        noise /= np.sqrt(model.prior_weights)
-    return y + noise
+    from .simulate import draw_responses
+
+    return draw_responses(model, rng, 1)[0]
 
 
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
     """nsim × parameters: sds, correlations, σ and β of each refit (NaN where a refit failed)."""
     rng = np.random.default_rng(seed)
     draw, refit = simulate_response, response_refit
-    if getattr(model, "family", None) is not None:
-        from .glmm.simulate import refit_response as refit, simulate_response as draw
     n_par = model.theta.size + has_scale(model) + len(model.beta)
     samples = np.full((nsim, n_par), np.nan)
     counter = None
