@@ -128,8 +128,33 @@ class Factor:
         return self.logdet1 + 2.0 * np.log(np.diag(self.L22)[:q_rest]).sum()
 
 
+def orthogonal_design(X: np.ndarray, y: np.ndarray):
+    """X = QR and y's residual on X: the well-conditioned columns the cross-products are made of.
+
+    [Z X y]ᵀ[Z X y] squares the conditioning of [X y]: a response or predictor far from zero
+    (a response of 1e9 ± 25) leaves too few digits for the criterion. θ, u, the residuals and
+    the criterion (up to the constant log|R|² in REML's) are unchanged when X is replaced by
+    Q and y by y − Q(Qᵀy); the user's β is R⁻¹(β_Q + Qᵀy).
+
+    Returns
+    -------
+    Q, R, Qᵀy, y − Q Qᵀy ; R's diagonal positive.
+    """
+    Q, R = np.linalg.qr(X)
+    sign = np.where(np.diag(R) < 0, -1.0, 1.0)
+    Q, R = Q * sign, R * sign[:, None]
+    coef = Q.T @ y
+    resid = y - Q @ coef
+    again = Q.T @ resid  # one more projection: what rounding left in the span of X
+    return Q, R, coef + again, resid - Q @ again
+
+
 class BlockedSystem:
-    """A's blocks for a model, computed once; :meth:`factor` updates L for a θ."""
+    """A's blocks for a model, computed once; :meth:`factor` updates L for a θ.
+
+    The fixed effects enter as the orthonormal Q of X = QR and the response as its residual on
+    X (:func:`orthogonal_design`); :meth:`RX` and :meth:`beta` give them back in the user's terms.
+    """
 
     def __init__(self, terms: list[RandomTerm], X: np.ndarray, y: np.ndarray):
         first, rest = terms[0], terms[1:]
@@ -143,7 +168,9 @@ class BlockedSystem:
             self.theta_slices.append(slice(start, start + t.ntheta))
             start += t.ntheta
         self.ntheta = start
-        W = np.column_stack([X, y])
+        self.Xq, self.R_X, self.y_coef, resid = orthogonal_design(X, y)
+        self.logdet_R = 2.0 * np.log(np.diag(self.R_X)).sum()  # log|R_X|², the REML term's offset
+        W = np.column_stack([self.Xq, resid])
         self.mxy = W.shape[1]
         p1, l1 = self.p1, self.l1
         R1 = first.rows
@@ -184,7 +211,7 @@ class BlockedSystem:
             T1 = self.first.factor(theta[self.theta_slices[0]])
             d = self.pattern.diagonal(theta) if self.q_rest else _NO_ROWS
             return small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
-                                   self.n, reml)
+                                   self.n, reml) + (self.logdet_R if reml else 0.0)
         f = self.factor(theta)
         if not f.ok:
             return np.inf
@@ -194,8 +221,17 @@ class BlockedSystem:
         """The criterion read off a factor."""
         qr, p = self.q_rest, self.p
         log_diag = 2.0 * np.log(f.L22.diagonal())
-        return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum(),
+        return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum() + self.logdet_R,
                                   f.L22[-1, -1] ** 2, self.n, p, reml)
+
+    def RX(self, f: Factor) -> np.ndarray:
+        """The upper-triangular R_X of the user's X at a factor: R_XᵀR_X is β's Schur complement."""
+        qr, p = self.q_rest, self.p
+        return f.L22[qr : qr + p, qr : qr + p].T @ self.R_X
+
+    def beta(self, beta_q: np.ndarray) -> np.ndarray:
+        """The user's β from the coefficients of Q for the response's residual on X."""
+        return scipy.linalg.solve_triangular(self.R_X, beta_q + self.y_coef, lower=False)
 
     def deviance_at(self, theta: np.ndarray, sigma2: float, reml: bool) -> float:
         """The deviance (or REML criterion) at θ with σ² given, not profiled out (lmerTest's devfun_vp)."""
@@ -206,7 +242,8 @@ class BlockedSystem:
         diag = f.L22.diagonal()
         dev = f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
         if reml:
-            dev += 2.0 * np.log(np.abs(diag[qr : qr + p])).sum() - p * np.log(2 * np.pi * sigma2)
+            dev += (2.0 * np.log(np.abs(diag[qr : qr + p])).sum() + self.logdet_R
+                    - p * np.log(2 * np.pi * sigma2))
         return dev
 
     def factor(self, theta: np.ndarray) -> Factor:

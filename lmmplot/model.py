@@ -124,7 +124,7 @@ class LinearMixedModel:
         L = f.L22
         rhs = L[-1, :-1]
         sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, rhs, lower=False)
-        u_rest, beta = sol[:qr], sol[qr:]
+        u_rest, beta = sol[:qr], s.beta(sol[qr:])
         b_rest = f.lam_rest @ u_rest if qr else np.zeros(0)
         resid0 = self.fixed.y - self.fixed.X @ beta
         if qr:
@@ -154,8 +154,7 @@ class LinearMixedModel:
     @cached_property
     def RX(self) -> np.ndarray:
         """The upper-triangular R_X with R_XᵀR_X = the Schur complement for β."""
-        qr, p = self.system.q_rest, self.system.p
-        return self.factor.L22[qr : qr + p, qr : qr + p].T
+        return self.system.RX(self.factor)
 
     @cached_property
     def varpar_covariance(self):
