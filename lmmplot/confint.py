@@ -252,7 +252,7 @@ def response_refit(model, y: np.ndarray):
     """
     new = copy.copy(model)
     new.fixed = dataclasses.replace(model.fixed, y=y)
-    new.system = BlockedSystem(model.terms, model.fixed.X, y)
+    new.system = BlockedSystem(model.terms, model.fixed.X, y - model.offset, model.prior_weights)
     new.optim = minimize_theta(new.objective, model.theta, model.theta_lower, model._theta_scale())
     new._set_theta(new.optim.theta)
     new.messages = []
@@ -388,7 +388,8 @@ class FixedEffectProfile(_Profile):
         self.scale = ml._theta_scale()
 
     def minimize(self, x, start):
-        system = BlockedSystem(self.model.terms, self.X_rest, self.model.fixed.y - x * self.x_j)
+        system = BlockedSystem(self.model.terms, self.X_rest, self.model.system.y - x * self.x_j,
+                               self.model.prior_weights)
         res = minimize_theta(lambda th: system.criterion(th, reml=False), start, self.model.theta_lower,
                              self.scale)
         return res.fun, res.theta
@@ -428,14 +429,17 @@ def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: i
 
 
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
-    """One y* = Xβ + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε* ~ N(0, σ²I)."""
+    """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
     sigma = model.sigma
     y = model.fixed_part().copy()
     for term, sl in zip(model.terms, model.system.theta_slices):
         T = term.factor(model.theta[sl])
         b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
         y += np.einsum("ij,ij->i", term.rows, b[term.codes])
-    return y + sigma * rng.standard_normal(model.nobs)
+    noise = sigma * rng.standard_normal(model.nobs)
+    if model.prior_weights is not None:
+        noise /= np.sqrt(model.prior_weights)
+    return y + noise
 
 
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:

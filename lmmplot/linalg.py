@@ -128,38 +128,51 @@ class Factor:
         return self.logdet1 + 2.0 * np.log(np.diag(self.L22)[:q_rest]).sum()
 
 
-def orthogonal_design(X: np.ndarray, y: np.ndarray):
+def orthogonal_design(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
     """X = QR and y's residual on X: the well-conditioned columns the cross-products are made of.
 
     [Z X y]ᵀ[Z X y] squares the conditioning of [X y]: a response or predictor far from zero
     (a response of 1e9 ± 25) leaves too few digits for the criterion. θ, u, the residuals and
     the criterion (up to the constant log|R|² in REML's) are unchanged when X is replaced by
-    Q and y by y − Q(Qᵀy); the user's β is R⁻¹(β_Q + Qᵀy).
+    Q and y by y − Qc, c = QᵀWy; the user's β is R⁻¹(β_Q + c). With row weights W, Q is
+    orthonormal in W's inner product (QᵀWQ = I).
 
     Returns
     -------
-    Q, R, Qᵀy, y − Q Qᵀy ; R's diagonal positive.
+    Q, R (diagonal positive), c, y − Qc
     """
-    Q, R = np.linalg.qr(X)
+    sw = None if weights is None else np.sqrt(weights)
+    Qw, R = np.linalg.qr(X if sw is None else X * sw[:, None])
     sign = np.where(np.diag(R) < 0, -1.0, 1.0)
-    Q, R = Q * sign, R * sign[:, None]
-    coef = Q.T @ y
-    resid = y - Q @ coef
-    again = Q.T @ resid  # one more projection: what rounding left in the span of X
-    return Q, R, coef + again, resid - Q @ again
+    Qw, R = Qw * sign, R * sign[:, None]
+    yw = y if sw is None else y * sw
+    coef = Qw.T @ yw
+    resid = yw - Qw @ coef
+    again = Qw.T @ resid  # one more projection: what rounding left in the span of X
+    coef, resid = coef + again, resid - Qw @ again
+    if sw is None:
+        return Qw, R, coef, resid
+    return Qw / sw[:, None], R, coef, resid / sw
 
 
 class BlockedSystem:
-    """A's blocks for a model, computed once; :meth:`factor` updates L for a θ.
+    """A's blocks for a model; :meth:`factor` updates L for a θ.
 
-    The fixed effects enter as the orthonormal Q of X = QR and the response as its residual on
-    X (:func:`orthogonal_design`); :meth:`RX` and :meth:`beta` give them back in the user's terms.
+    The fixed effects enter as the Q of X = QR and the response as its residual on X
+    (:func:`orthogonal_design`); :meth:`RX` and :meth:`solve` give them back in the user's terms.
+
+    Rows may carry weights w (prior weights, or a GLMM's working weights): the blocks are
+    then [Z X y]ᵀ diag(w) [Z X y], and the criteria subtract Σ log w as lme4 does. The
+    structure (levels, sparsity, the grouping of the crossed terms' products) is derived
+    once; :meth:`reweight` refills the blocks for new weights and a new response.
     """
 
-    def __init__(self, terms: list[RandomTerm], X: np.ndarray, y: np.ndarray):
+    def __init__(self, terms: list[RandomTerm], X: np.ndarray, y: np.ndarray,
+                 weights: np.ndarray | None = None):
         first, rest = terms[0], terms[1:]
         self.terms = terms
         self.first = first
+        self.X = X
         self.n, self.p = X.shape
         self.p1, self.l1 = first.p, first.nlevels
         self.theta_slices = []
@@ -168,29 +181,55 @@ class BlockedSystem:
             self.theta_slices.append(slice(start, start + t.ntheta))
             start += t.ntheta
         self.ntheta = start
-        self.Xq, self.R_X, self.y_coef, resid = orthogonal_design(X, y)
-        self.logdet_R = 2.0 * np.log(np.diag(self.R_X)).sum()  # log|R_X|², the REML term's offset
-        W = np.column_stack([self.Xq, resid])
-        self.mxy = W.shape[1]
-        p1, l1 = self.p1, self.l1
-        R1 = first.rows
-        self.A11 = level_cross(first.codes, R1, R1, l1)
-        self.E = level_cross(first.codes, W, R1, l1)
+        self.mxy = self.p + 1
         self.q_rest = sum(t.q for t in rest)
         if rest:
             Zr = sp.hstack([term_matrix(t) for t in rest], format="csr")
             self.Z_rest = Zr
-            self.A21z = (Zr.T @ term_matrix(first)).tocsr()  # q_rest × q1
-            self.blocks = _level_blocks(self.A21z, l1, p1)
-            ZtW = np.asarray(Zr.T @ W)
-            ZtZ = (Zr.T @ Zr).toarray()
-            self.A22 = np.block([[ZtZ, ZtW], [ZtW.T, W.T @ W]])
+            self._Zr_rows = np.repeat(np.arange(self.n), np.diff(Zr.indptr))
+            self._pairs = _RestPairs(Zr, self._Zr_rows, first)
             self.pattern = FactorPattern(rest, self.theta_slices[1].start)
             self.lam_diagonal = all(t.p == 1 for t in rest)
         else:
             self.Z_rest = None
-            self.A22 = W.T @ W
-            self.blocks = (np.zeros(l1 + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, p1)))
+            self.blocks = (np.zeros(self.l1 + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                           np.zeros((0, self.p1)))
+        self.reweight(weights, y)
+
+    def reweight(self, weights: np.ndarray | None, y: np.ndarray) -> None:
+        """Refill every block for row weights ``weights`` (None: all 1) and response ``y``.
+
+        The structure is reused: this is what a PIRLS iteration pays, a few passes over the rows.
+        """
+        self.__dict__.pop("A21z", None)
+        self.y = y
+        self.w = weights
+        self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
+        self.Xq, self.R_X, self.y_coef, resid = orthogonal_design(self.X, y, weights)
+        self.logdet_R = 2.0 * np.log(np.diag(self.R_X)).sum()  # log|R_X|², the REML term's offset
+        W = np.column_stack([self.Xq, resid])
+        Ww = W if weights is None else W * weights[:, None]
+        first = self.first
+        R1 = first.rows
+        R1w = R1 if weights is None else R1 * weights[:, None]
+        self.A11 = level_cross(first.codes, R1w, R1, self.l1)
+        self.E = level_cross(first.codes, Ww, R1, self.l1)
+        if self.q_rest:
+            Zr = self.Z_rest
+            Zw = Zr if weights is None else sp.csr_array(
+                (Zr.data * weights[self._Zr_rows], Zr.indices, Zr.indptr), shape=Zr.shape)
+            self.blocks = self._pairs.blocks(Zr.data if weights is None else Zw.data)
+            self._Zw = Zw
+            ZtW = np.asarray(Zw.T @ W)
+            ZtZ = (Zw.T @ Zr).toarray()
+            self.A22 = np.block([[ZtZ, ZtW], [ZtW.T, Ww.T @ W]])
+        else:
+            self.A22 = Ww.T @ W
+
+    @cached_property
+    def A21z(self) -> sp.csr_array:
+        """Z_restᵀ diag(w) Z₁ (q_rest × q1), for post-fit quantities."""
+        return (self._Zw.T @ term_matrix(self.first)).tocsr()
 
     @property
     def cheap(self) -> bool:
@@ -211,7 +250,7 @@ class BlockedSystem:
             T1 = self.first.factor(theta[self.theta_slices[0]])
             d = self.pattern.diagonal(theta) if self.q_rest else _NO_ROWS
             return small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
-                                   self.n, reml) + (self.logdet_R if reml else 0.0)
+                                   self.n, reml) - self.log_weights + (self.logdet_R if reml else 0.0)
         f = self.factor(theta)
         if not f.ok:
             return np.inf
@@ -222,16 +261,12 @@ class BlockedSystem:
         qr, p = self.q_rest, self.p
         log_diag = 2.0 * np.log(f.L22.diagonal())
         return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum() + self.logdet_R,
-                                  f.L22[-1, -1] ** 2, self.n, p, reml)
+                                  f.L22[-1, -1] ** 2, self.n, p, reml) - self.log_weights
 
     def RX(self, f: Factor) -> np.ndarray:
         """The upper-triangular R_X of the user's X at a factor: R_XᵀR_X is β's Schur complement."""
         qr, p = self.q_rest, self.p
         return f.L22[qr : qr + p, qr : qr + p].T @ self.R_X
-
-    def beta(self, beta_q: np.ndarray) -> np.ndarray:
-        """The user's β from the coefficients of Q for the response's residual on X."""
-        return scipy.linalg.solve_triangular(self.R_X, beta_q + self.y_coef, lower=False)
 
     def deviance_at(self, theta: np.ndarray, sigma2: float, reml: bool) -> float:
         """The deviance (or REML criterion) at θ with σ² given, not profiled out (lmerTest's devfun_vp)."""
@@ -240,11 +275,39 @@ class BlockedSystem:
             return np.inf
         qr, p = self.q_rest, self.p
         diag = f.L22.diagonal()
-        dev = f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
+        dev = (f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
+               - self.log_weights)
         if reml:
             dev += (2.0 * np.log(np.abs(diag[qr : qr + p])).sum() + self.logdet_R
                     - p * np.log(2 * np.pi * sigma2))
         return dev
+
+    def solve(self, f: Factor, beta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The penalized least-squares solution at a factor: (u1 (l1 × p1), u_rest, β).
+
+        With ``beta`` given, only u is solved for, the response then being taken as already
+        free of Xβ (a GLMM's second stage); otherwise u and β jointly.
+        """
+        qr, p = self.q_rest, self.p
+        L = f.L22
+        if beta is None:
+            sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, L[-1, :-1], lower=False)
+            u_rest = sol[:qr]
+            beta = scipy.linalg.solve_triangular(self.R_X, sol[qr:] + self.y_coef, lower=False)
+            resid = self.y - self.X @ beta
+        else:
+            # L's last row holds y − Qc; its Z part is linear in the column, so add back Q's rows times c
+            y_row = L[-1, :qr] + self.y_coef @ L[qr : qr + p, :qr]
+            u_rest = scipy.linalg.solve_triangular(L[:qr, :qr].T, y_row, lower=False)
+            resid = self.y
+        if qr:
+            resid = resid - self.Z_rest @ (f.lam_rest @ u_rest)
+        first = self.first
+        wr = resid if self.w is None else resid * self.w
+        rhs1 = level_sums(first.codes, first.rows * wr[:, None], self.l1) @ f.T1  # rows T1ᵀ z_j
+        inv = f.L11inv
+        u1 = np.einsum("jba,jb->ja", inv, np.einsum("jab,jb->ja", inv, rhs1))
+        return u1, u_rest, beta
 
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""
@@ -283,17 +346,26 @@ class BlockedSystem:
         return Factor(theta, T1, L11, L22, pattern, logdet1, ok=ok)
 
 
-def _level_blocks(A21z: sp.csr_array, nlevels: int, p1: int):
-    """A21z's nonzeros grouped by level of the first term: (ptr, rows, vals) for rest_update.
+class _RestPairs:
+    """Where each nonzero of Z_rest falls among the (first-term level, other effect) pairs.
 
-    ``vals`` holds, for each (level, row) pair, the row's entries in that level's p1 columns.
+    rest_update reads, per level j of the first term, the other effects sharing rows with it
+    and their p1 cross-products with the level's columns; the pairs are found once, and each
+    weighting only sums the nonzeros into them.
     """
-    coo = A21z.tocoo()
-    level, col = np.divmod(coo.col, p1)
-    key = level.astype(np.int64) * A21z.shape[0] + coo.row
-    uniq, inverse = np.unique(key, return_inverse=True)
-    vals = np.zeros((uniq.size, p1))
-    np.add.at(vals, (inverse.ravel(), col), coo.data)
-    rows = (uniq % A21z.shape[0]).astype(np.int64)
-    ptr = np.searchsorted(uniq // A21z.shape[0], np.arange(nlevels + 1)).astype(np.int64)
-    return ptr, rows, vals
+
+    def __init__(self, Zr: sp.csr_array, rows_of_nonzeros: np.ndarray, first: RandomTerm):
+        q = Zr.shape[1]
+        key = first.codes[rows_of_nonzeros].astype(np.int64) * q + Zr.indices
+        uniq, inverse = np.unique(key, return_inverse=True)
+        self.inverse = inverse.ravel()
+        self.npairs = uniq.size
+        self.R1 = first.rows[rows_of_nonzeros]
+        self.rows = (uniq % q).astype(np.int64)
+        self.ptr = np.searchsorted(uniq // q, np.arange(first.nlevels + 1)).astype(np.int64)
+
+    def blocks(self, data: np.ndarray):
+        """(ptr, rows, vals) for rest_update, Z_rest's (weighted) nonzeros being ``data``."""
+        vals = np.column_stack([np.bincount(self.inverse, weights=data * self.R1[:, a], minlength=self.npairs)
+                                for a in range(self.R1.shape[1])])
+        return self.ptr, self.rows, vals

@@ -198,10 +198,16 @@ def _augment_lmer(model: LinearMixedModel, newdata=None, re_form=None,
     fitted = model.fitted()
     hat = hat_values(model)
     resid = model.residuals()
+    weights = 1.0 if model.prior_weights is None else model.prior_weights
+    frame = {}  # the model frame's extra columns, as broom.mixed shows them
+    if model.prior_weights is not None:
+        frame["(weights)"] = weights
+    if model.offset_given is not None:
+        frame["(offset)"] = model.offset_given
     cols = {
-        ".fitted": fitted, ".resid": resid, ".hat": hat, ".cooksd": cooks_distance(model, hat),
-        ".fixed": model.fixed_part(), ".mu": fitted, ".offset": 0.0, ".sqrtXwt": 1.0,
-        ".sqrtrwt": 1.0, ".weights": 1.0, ".wtres": resid,
+        **frame, ".fitted": fitted, ".resid": resid, ".hat": hat, ".cooksd": cooks_distance(model, hat),
+        ".fixed": model.fixed_part(), ".mu": fitted, ".offset": model.offset, ".sqrtXwt": np.sqrt(weights),
+        ".sqrtrwt": np.sqrt(weights), ".weights": weights, ".wtres": model.residuals(type="pearson"),
     }
     return _pad(model, cols)
 
