@@ -7,6 +7,8 @@ part is a sparse product. Nothing here depends on θ until :meth:`BlockedSystem.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -30,15 +32,37 @@ def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
 def single_threaded_blas():
-    """A context in which BLAS runs on one thread.
+    """A context in which BLAS runs on one thread; the limits before it are restored after it.
 
     OpenBLAS's threads spin while they wait: with another process busy on one of two cores,
     a 1157 × 1157 Cholesky took 0.55 s on two threads and 0.019 s on one, and a fit's
     cross-products and QR slowed alike. A fit is a long chain of mid-sized calls; one
     thread is never much slower and never pathological.
+
+    The limit is the process's: contexts nest and overlap across threads, so the first to
+    enter sets it and the last to leave restores what it found (each restoring its own
+    snapshot would leave the limit at 1 when fits from two threads overlap).
     """
-    return _threadpools().limit(limits=1, user_api="blas")
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _threadpools().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 def level_sums(codes: np.ndarray, values: np.ndarray, nlevels: int) -> np.ndarray:

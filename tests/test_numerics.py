@@ -16,7 +16,7 @@ import lmmplot as lp
 from conftest import FIXTURES
 
 ROBUST = json.loads((FIXTURES / "robust_reference.json").read_text())
-PROPERTY = settings(max_examples=5, deadline=None, derandomize=True,
+PROPERTY = settings(max_examples=5, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -178,7 +178,8 @@ def test_random_slope_predictor_scale_rescales_its_covariance(slope_base, reml, 
     m = fit("Reaction ~ Days + (Days|Subject)", frame, reml)
     assert criterion(m) == pytest.approx(criterion(base) + (2 * np.log(abs(scale)) if reml else 0), abs=1e-6)
     assert m.sigma == pytest.approx(base.sigma, rel=1e-5)
-    np.testing.assert_allclose(m.fitted(), base.fitted(), rtol=1e-6)
+    # θ is found to the optimizer's precision (~1e-5), the fitted values to ~1e-5 σ
+    np.testing.assert_allclose(m.fitted(), base.fitted(), rtol=0, atol=1e-4 * base.sigma)
     D = np.diag([1.0, 1.0 / scale])
     cov = lambda model, d: d @ model.terms[0].factor(model.theta) @ model.terms[0].factor(model.theta).T @ d
     np.testing.assert_allclose(cov(m, np.eye(2)), cov(base, D), rtol=1e-3, atol=1e-5 / scale**2)
@@ -195,7 +196,8 @@ def test_random_slope_predictor_shift_gives_the_same_optimum(slope_base, reml, s
     m = fit("Reaction ~ Days + (Days|Subject)", frame, reml)
     assert criterion(m) == pytest.approx(criterion(base), abs=1e-5)
     assert m.sigma == pytest.approx(base.sigma, rel=1e-5)
-    np.testing.assert_allclose(m.fitted(), base.fitted(), rtol=1e-6)
+    # θ is found to the optimizer's precision (~1e-5), the fitted values to ~1e-5 σ
+    np.testing.assert_allclose(m.fitted(), base.fitted(), rtol=0, atol=1e-4 * base.sigma)
     A = np.array([[1.0, -shift], [0.0, 1.0]])
     T0, T1 = (model.terms[0].factor(model.theta) for model in (base, m))
     np.testing.assert_allclose(T1 @ T1.T, A @ T0 @ T0.T @ A.T, rtol=1e-3, atol=1e-4 * (1 + shift**2))
