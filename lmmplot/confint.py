@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.optimize
-from scipy import stats
 
+from .distributions import norm_ppf
 from . import names as naming
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .linalg import BlockedSystem
@@ -83,7 +83,7 @@ def confint(model, parm=None, level: float = 0.95, method: str = "profile", nsim
     if method == "Wald":
         bounds = wald_intervals(model, table, probs)
     elif method == "profile":
-        bounds = profile_intervals(model, table, which, stats.norm.ppf(probs))
+        bounds = profile_intervals(model, table, which, norm_ppf(probs))
     else:
         bounds = bootstrap_intervals(model, table, probs, nsim, seed, progress)
     return table.frame(bounds[which], which, percent_labels(probs), names)
@@ -230,7 +230,7 @@ def wald_intervals(model, table: ParameterTable, probs: np.ndarray) -> np.ndarra
     """β ± z·se with vcov(β) of the fit; NaN for the variance parameters (as lme4)."""
     out = np.full((len(table.kind), 2), np.nan)
     se = np.sqrt(np.diag(model.vcov().to_numpy()))
-    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * stats.norm.ppf(probs)[None, :]
+    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * norm_ppf(probs)[None, :]
     return out
 
 
@@ -513,6 +513,6 @@ def percentile_interval(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
         elif k >= R:
             out[i] = t[-1]
         else:
-            q, q_lo, q_hi = stats.norm.ppf([p, k / (R + 1), (k + 1) / (R + 1)])
+            q, q_lo, q_hi = norm_ppf([p, k / (R + 1), (k + 1) / (R + 1)])
             out[i] = t[k - 1] + (q - q_lo) / (q_hi - q_lo) * (t[k] - t[k - 1])
     return out

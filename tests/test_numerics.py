@@ -5,6 +5,7 @@ robust_reference.R beside it); the invariances are checked against the unshifted
 checked against lme4 in test_reference.py.
 """
 import json
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lmmplot as lp
-from conftest import FIXTURES
+FIXTURES = Path(__file__).parent / "fixtures"
 
 ROBUST = json.loads((FIXTURES / "robust_reference.json").read_text())
 PROPERTY = settings(max_examples=5, deadline=None, derandomize=True, database=None,

@@ -6,6 +6,7 @@ formula errors' wording. lme4's values are in tests/fixtures/robust_reference.js
 robust_reference.R beside it) and lme4_reference.json.
 """
 import json
+from pathlib import Path
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
 import lmmplot as lp
-from conftest import FIXTURES
+FIXTURES = Path(__file__).parent / "fixtures"
 from lmmplot.errors import ConvergenceWarning, DataError, FormulaError, MissingDataWarning
 
 ROBUST = json.loads((FIXTURES / "robust_reference.json").read_text())
