@@ -65,11 +65,26 @@ def required_columns(parsed: ParsedFormula) -> dict[str, str]:
 
 
 def value_columns(parsed: ParsedFormula) -> set[str]:
-    """The columns whose values enter the model's matrices (all but the grouping factors)."""
+    """The names whose values may enter the model's matrices (all but the grouping factors).
+
+    formulaic's required variables, and every bare name the texts use as a value: formulaic
+    reports none inside some calls (``poly(x, 2, raw=True)``). A superset: callers keep the
+    names that are columns.
+    """
     out: set[str] = set()
     for text in (parsed.response, parsed.fixed, *parsed.offsets, *(t.expr for t in parsed.random)):
-        out |= _variables(text, text)
+        out |= _variables(text, text) | _names_in(text)
     return out
+
+
+def _names_in(text: str) -> set[str]:
+    """The names a formula text uses as values: not calls, keyword names or quoted strings."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", text)
+    quoted = set(re.findall(r"`([^`]+)`", text))
+    text = re.sub(r"`[^`]*`", " ", text)
+    bare = {m.group() for m in re.finditer(r"(?<![\w.])[A-Za-z_.][\w.]*", text)
+            if not re.match(r"\s*(\(|=(?!=))", text[m.end():])}
+    return bare | quoted
 
 
 def owned_columns(data: pd.DataFrame, parsed: ParsedFormula, also=()) -> pd.DataFrame:
@@ -84,7 +99,7 @@ def owned_columns(data: pd.DataFrame, parsed: ParsedFormula, also=()) -> pd.Data
             hint = difflib.get_close_matches(name, [str(c) for c in data.columns], n=1)
             near = f"; did you mean {hint[0]!r}?" if hint else f"; the columns are {list(data.columns)}"
             raise DataError(f"column {name!r} (in {where}) is not in the data{near}")
-    names = set(used) | {a for a in also if isinstance(a, str) and a in data.columns}
+    names = set(used) | value_columns(parsed) | {a for a in also if isinstance(a, str)}
     twice = sorted({str(c) for c in data.columns[data.columns.duplicated()] if c in names})
     if twice:
         raise DataError(f"the data have more than one column named {twice[0]!r}; rename or drop "

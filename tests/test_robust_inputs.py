@@ -295,3 +295,15 @@ def test_formula_errors_carry_no_terminal_colour_codes(formula):
     with pytest.raises(FormulaError) as err:
         lp.lmer(formula, lp.load_dataset("sleepstudy"))
     assert "\x1b" not in str(err.value)
+
+
+def test_columns_inside_calls_formulaic_does_not_report_are_owned_and_in_double():
+    """formulaic lists no variable for poly(Days, 3, raw=True): the fit still copies and casts Days."""
+    sleep = lp.load_dataset("sleepstudy")
+    formula = "Reaction ~ poly(Days, 3, raw=True) + (1|Subject)"
+    base = fit(formula, sleep.assign(Days=sleep["Days"] * 1.0))
+    small = sleep.assign(Days=sleep["Days"].astype(np.uint8))
+    m = fit(formula, small)
+    small["Days"] = 0  # after the fit: no longer the fit's business
+    np.testing.assert_allclose(m.beta, base.beta, rtol=1e-9)
+    np.testing.assert_allclose(lp.augment(m)["Days"], sleep["Days"])
