@@ -104,9 +104,14 @@ def owned_columns(data: pd.DataFrame, parsed: ParsedFormula, also=()) -> pd.Data
     if twice:
         raise DataError(f"the data have more than one column named {twice[0]!r}; rename or drop "
                         "the others, so that the formula names one column")
-    out = data.loc[:, [c for c in data.columns if c in names]].copy()
+    out = data.loc[:, [c for c in data.columns if c in names]]
+    if not _COPY_ON_WRITE:
+        out = out.copy()  # pandas 3 shares the columns until either frame writes to them
     out.attrs = dict(data.attrs)
     return out
+
+
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
 def as_float_columns(data: pd.DataFrame, names) -> pd.DataFrame:

@@ -169,7 +169,8 @@ def test_the_fit_owns_its_data(change):
         elif change == "drop":
             sleep.drop(index=sleep.index[:50], inplace=True)
         elif change == "edit":
-            sleep["Reaction"] = 0.0
+            sleep.loc[sleep.index[:10], "Subject"] = 0
+            sleep.iloc[:, 0] = 0.0
             sleep["Days"] = sleep["Days"][::-1].to_numpy()
         else:
             sleep.drop(columns=sleep.columns, inplace=True)
