@@ -169,7 +169,7 @@ def test_the_fit_owns_its_data(change):
         elif change == "drop":
             sleep.drop(index=sleep.index[:50], inplace=True)
         elif change == "edit":
-            sleep.loc[sleep.index[:10], "Subject"] = 0
+            sleep.loc[sleep.index[:10], "Subject"] = sleep["Subject"].iloc[-1]
             sleep.iloc[:, 0] = 0.0
             sleep["Days"] = sleep["Days"][::-1].to_numpy()
         else:
