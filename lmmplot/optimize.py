@@ -9,13 +9,14 @@ itself, and kept there if no worse.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import nlopt
 import numpy as np
 import scipy.linalg
 
+from .errors import ArgumentTypeError
 from .numderiv import deriv12
 
 
@@ -162,3 +163,146 @@ def _snap_to_bounds(fun, phi: np.ndarray, value: float, lower: np.ndarray,
         if trial_value <= value:
             phi, value = trial, trial_value
     return phi, value
+
+
+# ------------------------------------------------------------------ lme4's own path
+LME4_OPTIMIZERS = ("nloptwrap",)
+
+# nloptr's words for NLopt's return codes (lme4 reports them for a code < 0 or 5)
+_NLOPT_MESSAGES = {
+    1: "NLOPT_SUCCESS: Generic success return value.",
+    2: "NLOPT_STOPVAL_REACHED: Optimization stopped because stopval (above) was reached.",
+    3: "NLOPT_FTOL_REACHED: Optimization stopped because ftol_rel or ftol_abs (above) was reached.",
+    4: "NLOPT_XTOL_REACHED: Optimization stopped because xtol_rel or xtol_abs (above) was reached.",
+    5: "NLOPT_MAXEVAL_REACHED: Optimization stopped because maxeval (above) was reached.",
+    6: "NLOPT_MAXTIME_REACHED: Optimization stopped because maxtime (above) was reached.",
+    -1: "NLOPT_FAILURE: Generic failure code.",
+    -2: "NLOPT_INVALID_ARGS: Invalid arguments (e.g. lower bounds are bigger than upper bounds, "
+        "an unknown algorithm was specified, etcetera).",
+    -3: "NLOPT_OUT_OF_MEMORY: Ran out of memory.",
+    -4: "NLOPT_ROUNDOFF_LIMITED: Roundoff errors led to a breakdown of the optimization algorithm. "
+        "In this case, the returned minimum may still be useful. (e.g. this error occurs in NEWUOA "
+        "if one tries to achieve a tolerance too close to machine precision.)",
+    -5: "NLOPT_FORCED_STOP: Halted because of a forced termination: the user called "
+        "nlopt_force_stop(opt) on the optimization's nlopt_opt object opt from the user's "
+        "objective function or constraints.",
+}
+
+
+@dataclass(frozen=True)
+class lmerControl:  # noqa: N801 (lme4's name)
+    """lme4's ``lmerControl``: fit along lme4's own optimizer path, to lme4's stopping point.
+
+    ``lmer(..., control=lmerControl())`` runs lme4's default, ``"nloptwrap"`` (NLopt's BOBYQA
+    with nloptr's and lme4's settings: ``xtol_rel=1e-4``, ``xtol_abs=1e-8``, ``ftol_abs=1e-8``,
+    ``maxeval=1e5``, NLopt's default first step), from lme4's start, with lme4's restart at the
+    edge and boundary check, and no restarts or polish of lmmplot's own; so that a printout
+    can be matched to one made with lme4, including where lme4 stops short. Without
+    ``control``, ``lmer`` searches for the best optimum instead.
+
+    Parameters
+    ----------
+    optimizer : str
+        ``"nloptwrap"``.
+    restart_edge : bool
+        Restart once when a θ on its bound has a negative one-sided slope (lme4's).
+    boundary_tol : float
+        Move θ within this of its bound onto the bound where that is no worse (0: never).
+    optCtrl : dict
+        Settings passed to the optimizer, under nloptr's names (``xtol_rel``, ``maxeval`` ...).
+    """
+
+    optimizer: str = "nloptwrap"
+    restart_edge: bool = True
+    boundary_tol: float = 1e-5
+    optCtrl: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.optimizer not in LME4_OPTIMIZERS:
+            raise ArgumentTypeError(
+                f"optimizer must be one of {list(LME4_OPTIMIZERS)}, not {self.optimizer!r}")
+
+
+@dataclass
+class Lme4Optim:
+    """Where lme4's path stopped, as lme4's ``@optinfo`` reports it."""
+
+    theta: np.ndarray
+    fun: float
+    feval: int
+    conv: int
+    message: str
+    derivs_at: np.ndarray  # where lme4 takes the derivatives for its convergence check
+    warnings: list[str]
+
+
+def nloptwrap(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[np.ndarray, float, int, int, str]:
+    """lme4's ``nloptwrap``: NLopt's BOBYQA with nloptr's defaults and lme4's tolerances.
+
+    Returns θ, its value, the number of evaluations, lme4's convergence code (NLopt's status
+    where it is negative or 5, else 0) and nloptr's message.
+    """
+    opts = {"xtol_rel": 1e-4, "xtol_abs": 1e-8, "ftol_abs": 1e-8, "ftol_rel": 0.0, "maxeval": 100000,
+            **settings}
+    best = [np.inf, np.asarray(x0, float).copy()]
+
+    def objective(x, grad):
+        value = fun(x)
+        if value < best[0]:
+            best[0], best[1] = value, x.copy()
+        return value
+
+    opt = nlopt.opt(nlopt.LN_BOBYQA, x0.size)
+    opt.set_min_objective(objective)
+    opt.set_lower_bounds(lower)
+    opt.set_xtol_rel(opts["xtol_rel"])
+    opt.set_xtol_abs(opts["xtol_abs"])
+    opt.set_ftol_abs(opts["ftol_abs"])
+    opt.set_ftol_rel(opts["ftol_rel"])
+    opt.set_maxeval(int(opts["maxeval"]))
+    try:
+        x = opt.optimize(np.asarray(x0, float))
+        value, status = opt.last_optimum_value(), opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        x, value, status = best[1], best[0], -4
+    except (RuntimeError, ValueError):
+        x, value, status = best[1], best[0], -1
+    conv = status if status < 0 or status == 5 else 0
+    return np.asarray(x), float(value), opt.get_numevals(), conv, _NLOPT_MESSAGES.get(status, "")
+
+
+def lme4_path(fun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray,
+              control: lmerControl) -> Lme4Optim:
+    """lme4's ``optimizeLmer``: the optimizer from lme4's start, one restart where a θ on its
+    bound slopes downwards into the interior, then lme4's boundary check."""
+    run = {"nloptwrap": nloptwrap}[control.optimizer]
+
+    def optwrap(x0):
+        x, value, feval, conv, message = run(fun, x0, lower, control.optCtrl)
+        warns = [] if conv == 0 else [f"convergence code {conv} from {control.optimizer}: {message}"]
+        return Lme4Optim(x, value, feval, conv, message, x.copy(), warns)
+
+    opt = optwrap(np.asarray(start, float))
+    on_bound = np.flatnonzero(opt.theta == lower)
+    if control.restart_edge and on_bound.size:
+        base = fun(opt.theta)
+        step = 1e-5
+        slopes = []
+        for i in on_bound:
+            trial = opt.theta.copy()
+            trial[i] = lower[i] + step
+            slopes.append((fun(trial) - base) / step)
+        if min(slopes) < 0:
+            opt = optwrap(opt.theta)
+    if control.boundary_tol > 0:
+        gap = opt.theta - lower
+        edge = np.flatnonzero((gap > 0) & (gap < control.boundary_tol))
+        if edge.size:
+            theta = opt.theta.copy()
+            for i in edge:
+                trial = theta.copy()
+                trial[i] = lower[i]
+                if fun(trial) < opt.fun:
+                    theta[i] = lower[i]
+            opt.theta, opt.fun = theta, fun(theta)
+    return opt

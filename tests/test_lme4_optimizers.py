@@ -1,0 +1,123 @@
+"""``control=lp.lmerControl(...)``: lme4's own optimizer path, stopping point and codes.
+
+Reference: tests/fixtures/optimizers_reference.R records every θ lme4's optimizeLmer asks for
+(after nloptr's two checks of the start), where it stops, @optinfo's codes and messages.
+The two criteria agree to about 1e-10 relative, not bit for bit: BOBYQA takes the same steps
+until such a difference tips one of its choices, and on a flat surface (dragons) the paths
+then part.
+"""
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lmmplot as lp
+from lmmplot.errors import ArgumentTypeError, ConvergenceWarning
+from lmmplot.model import LinearMixedModel
+from lmmplot.optimize import nloptwrap
+
+R = json.loads((Path(__file__).parent / "fixtures" / "optimizers_reference.json").read_text())
+# evaluations that follow lme4's path to 1e-7 before rounding differences tip a step
+SAME_STEPS = {"sleep_int": 13, "sleep_slope": 43, "sleep_slope_ml": 53, "dragons": 45,
+              "politeness": 28, "planking_uncorr": 35, "solutions_slope": 65}
+FLAT = {"dragons"}  # BOBYQA's path parts from lme4's on a flat ridge: no common stopping point
+
+
+def model(cid):
+    mod = R[cid]
+    return LinearMixedModel(mod["formula"], lp.load_dataset(mod["data"]), REML=mod["reml"])
+
+
+@pytest.fixture(scope="module")
+def fits():
+    out = {}
+    for cid, mod in R.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[cid] = lp.lmer(mod["formula"], lp.load_dataset(mod["data"]), REML=mod["reml"],
+                               control=lp.lmerControl())
+    return out
+
+
+@pytest.mark.parametrize("cid", list(R))
+def test_nloptwrap_takes_lme4s_steps_from_lme4s_start(cid):
+    m = model(cid)
+    path = []
+
+    def recorded(theta):
+        value = m.objective(theta)
+        path.append(np.r_[theta, value])
+        return value
+
+    nloptwrap(recorded, m._lme4_start(), m.theta_lower, {})
+    theirs = np.array(R[cid]["fits"]["nloptwrap"]["path"], ndmin=2)[2:]  # nloptr checks the start twice
+    k = SAME_STEPS[cid]
+    ours = np.array(path)
+    assert len(ours) >= k
+    np.testing.assert_allclose(ours[:k, :-1], theirs[:k, :-1], atol=1e-7)
+    np.testing.assert_allclose(ours[:k, -1], theirs[:k, -1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("cid", sorted(set(R) - FLAT))
+def test_nloptwrap_stops_where_lme4_stops(fits, cid):
+    m, ref = fits[cid], R[cid]["fits"]["nloptwrap"]
+    assert abs(m.optim.feval - ref["feval"]) <= 1
+    np.testing.assert_allclose(m.theta, ref["theta"], atol=1e-4)
+    objective = m.REMLcrit() if m.REML else m.deviance()
+    assert objective == pytest.approx(ref["objective"], rel=1e-9)
+    assert m.conv_opt == ref["conv_opt"] and m.opt_message == ref["message"]
+    assert m.opt_warnings == ref["warnings"]
+
+
+def numbers_apart(text):
+    return re.sub(r"= [0-9.e+-]+ \(", "= # (", text), [float(x) for x in re.findall(r"= ([0-9.e+-]+) \(", text)]
+
+
+@pytest.mark.parametrize("cid", sorted(set(R) - FLAT))
+def test_lme4s_convergence_verdict(fits, cid):
+    m, ref = fits[cid], R[cid]["fits"]["nloptwrap"]
+    assert m.conv_code == ref["lme4_code"]
+    assert len(m.messages) == len(ref["lme4_messages"])
+    for ours, theirs in zip(m.messages, ref["lme4_messages"]):
+        (text, values), (ref_text, ref_values) = numbers_apart(ours), numbers_apart(theirs)
+        assert text == ref_text
+        # a finite-difference gradient of criteria that agree to 1e-10: four digits in common
+        np.testing.assert_allclose(values, ref_values, rtol=1e-3)
+
+
+def test_lme4s_complaint_is_warned_and_printed(sleepstudy):
+    planking = lp.load_dataset("planking")
+    with pytest.warns(ConvergenceWarning, match=r"Model failed to converge with max\|grad\| = 0\.0022"):
+        m = lp.lmer("plank_time ~ week + (1 + week||subject)", planking, control=lp.lmerControl())
+    text = str(m.summary()).splitlines()
+    at = text.index("optimizer (nloptwrap) convergence code: 0 (OK)")
+    assert text[at + 1].startswith("Model failed to converge with max|grad| = 0.0022")
+    assert repr(m).splitlines()[-1].startswith(
+        "optimizer (nloptwrap) convergence code: 0 (OK) ; 0 optimizer warnings; 1 lme4 warnings")
+
+
+def test_the_default_still_searches_for_the_best_optimum():
+    """lme4's nloptwrap stops short on planking_uncorr; without control lmmplot does not."""
+    planking = lp.load_dataset("planking")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        best = lp.lmer("plank_time ~ week + (1 + week||subject)", planking)
+    assert best.messages == []
+    assert best.REMLcrit() <= R["planking_uncorr"]["fits"]["nloptwrap"]["objective"]
+
+
+def test_lme4_start_for_scalar_terms():
+    """mkLmerDevfun's start: sqrt(var(ave(y, g)) / (var(y) - Σ var(ave(y, g))))."""
+    for cid in ("sleep_int", "politeness"):
+        first = np.array(R[cid]["fits"]["nloptwrap"]["path"], ndmin=2)[0, :-1]
+        np.testing.assert_allclose(model(cid)._lme4_start(), first, rtol=1e-12)
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ArgumentTypeError, match="optimizer must be one of"):
+        lp.lmerControl(optimizer="nlminb")
+    with pytest.raises(ArgumentTypeError, match="control must be an lmerControl"):
+        lp.lmer("Reaction ~ Days + (1|Subject)", lp.load_dataset("sleepstudy"), control={"optimizer": "bobyqa"})
