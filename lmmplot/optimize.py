@@ -166,7 +166,7 @@ def _snap_to_bounds(fun, phi: np.ndarray, value: float, lower: np.ndarray,
 
 
 # ------------------------------------------------------------------ lme4's own path
-LME4_OPTIMIZERS = ("nloptwrap",)
+LME4_OPTIMIZERS = ("nloptwrap", "Nelder_Mead")
 
 # nloptr's words for NLopt's return codes (lme4 reports them for a code < 0 or 5)
 _NLOPT_MESSAGES = {
@@ -195,21 +195,23 @@ class lmerControl:  # noqa: N801 (lme4's name)
 
     ``lmer(..., control=lmerControl())`` runs lme4's default, ``"nloptwrap"`` (NLopt's BOBYQA
     with nloptr's and lme4's settings: ``xtol_rel=1e-4``, ``xtol_abs=1e-8``, ``ftol_abs=1e-8``,
-    ``maxeval=1e5``, NLopt's default first step), from lme4's start, with lme4's restart at the
-    edge and boundary check, and no restarts or polish of lmmplot's own; so that a printout
-    can be matched to one made with lme4, including where lme4 stops short. Without
-    ``control``, ``lmer`` searches for the best optimum instead.
+    ``maxeval=1e5``, NLopt's default first step), or ``"Nelder_Mead"`` (lme4's own bounded
+    Nelder-Mead: ``xst=0.02``, ``xt=xst*5e-4``, ``XtolRel=1e-7``, ``maxfun=10000``), from lme4's
+    start, with lme4's restart at the edge and boundary check, and no restarts or polish of
+    lmmplot's own; so that a printout can be matched to one made with lme4, including where
+    lme4 stops short. Without ``control``, ``lmer`` searches for the best optimum instead.
 
     Parameters
     ----------
     optimizer : str
-        ``"nloptwrap"``.
+        ``"nloptwrap"`` or ``"Nelder_Mead"``.
     restart_edge : bool
         Restart once when a θ on its bound has a negative one-sided slope (lme4's).
     boundary_tol : float
         Move θ within this of its bound onto the bound where that is no worse (0: never).
     optCtrl : dict
-        Settings passed to the optimizer, under nloptr's names (``xtol_rel``, ``maxeval`` ...).
+        Settings passed to the optimizer, under lme4's names (nloptr's ``xtol_rel``,
+        ``maxeval`` ...; Nelder_Mead's ``xst``, ``xt``, ``XtolRel``, ``maxfun``, ``MinfMax``).
     """
 
     optimizer: str = "nloptwrap"
@@ -271,11 +273,141 @@ def nloptwrap(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[n
     return np.asarray(x), float(value), opt.get_numevals(), conv, _NLOPT_MESSAGES.get(status, "")
 
 
+_NM_MESSAGES = {  # lme4's Nelder_Mead, by its result code
+    1: "objective function went below allowed minimum",
+    2: "objective function values converged to within tolerance",
+    3: "parameter values converged to within tolerance",
+}
+
+
+def nelder_mead(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[np.ndarray, float, int, int, str]:
+    """lme4's ``Nelder_Mead``: its bounded Nelder-Mead (after NLopt's nldrmd), its settings.
+
+    The simplex starts at ``x0`` and ``x0 + xst[i] eᵢ`` (``xst = 0.02``); each step reflects the
+    worst vertex through the centroid of the others (coefficient 1), expands a new best point
+    (2), contracts inside (1/2) a point no better than the worst, and otherwise shrinks towards
+    the best vertex (1/2) and evaluates the simplex afresh; points are pinned to the bounds. It
+    stops when every coordinate of the simplex lies within ``xt = xst * 5e-4`` (or ``XtolRel``
+    relative) of the centroid, when a reflection lands on the centroid or on the point it
+    reflects, or after ``maxfun`` evaluations. Returns θ, its value, the evaluations, lme4's
+    convergence code (0, or 4 after ``maxfun``) and lme4's message.
+    """
+    x0 = np.asarray(x0, float)
+    n = x0.size
+    xst = np.asarray(settings.get("xst", np.full(n, 0.02)), float)
+    xt = np.asarray(settings.get("xt", xst * 5e-4), float)
+    xtol_rel = settings.get("XtolRel", 1e-7)
+    maxfun = int(settings.get("maxfun", 10000))
+    minf_max = settings.get("MinfMax", -np.finfo(float).max)
+    upper = np.full(n, np.inf)
+
+    def close(a, b):
+        return np.abs(a - b) <= 1e-13 * (np.abs(a) + np.abs(b))
+
+    def reflect(centre, scale, old):
+        """centre + scale (centre - old), pinned to the bounds; None where it coincides."""
+        new = np.minimum(np.maximum(centre + scale * (centre - old), lower), upper)
+        if np.all(close(new, centre)) or np.all(close(new, old)):
+            return None
+        return new
+
+    pts = np.tile(x0, (n + 1, 1))  # one vertex per row
+    for i in range(n):
+        v = x0[i] + xst[i]
+        step = abs(xst[i])
+        if v > upper[i]:
+            v = upper[i] if upper[i] - x0[i] > 0.1 * step else x0[i] - step
+        if v < lower[i]:
+            if x0[i] - lower[i] > 0.1 * step:
+                v = lower[i]
+            else:
+                v = x0[i] + step
+                if v > upper[i]:
+                    v = 0.5 * ((upper[i] if upper[i] - x0[i] > x0[i] - lower[i] else lower[i]) + x0[i])
+        if close(v, x0[i]):
+            raise ArgumentTypeError("Nelder_Mead: cannot generate a feasible simplex")
+        pts[i + 1, i] = v
+
+    evals, best = 0, [np.inf, x0.copy()]
+
+    def evaluate(x):
+        nonlocal evals
+        evals += 1
+        value = fun(x)
+        if value < best[0]:
+            best[0], best[1] = value, x.copy()
+        return value
+
+    def result(code):
+        if code == 4:
+            return best[1], best[0], evals, 4, f"failure to converge in {maxfun} evaluations"
+        return best[1], best[0], evals, 0, _NM_MESSAGES[code]
+
+    vals = np.empty(n + 1)
+    while True:
+        for k in range(n + 1):  # (re-)evaluate the simplex
+            vals[k] = evaluate(pts[k])
+            if best[0] < minf_max:
+                return result(1)
+            if evals > maxfun:
+                return result(4)
+        while True:  # one Nelder-Mead step per pass, until convergence or a shrink
+            low, high = int(np.argmin(vals)), int(np.argmax(vals))
+            f_low, f_high = vals[low], vals[high]
+            centre = (pts.sum(axis=0) - pts[high]) / n
+            spread = np.abs(pts - centre).max(axis=0)
+            if np.all((spread < xt) | (spread < xtol_rel * spread * 0.5) | ((spread == 0) & (xtol_rel > 0))):
+                return result(3)
+            reflected = reflect(centre, 1.0, pts[high])
+            if reflected is None:
+                return result(3)
+            f = evaluate(reflected)
+            if best[0] < minf_max:
+                return result(1)
+            if evals > maxfun:
+                return result(4)
+            if f < f_low:  # a new best point: try further
+                expanded = reflect(centre, 2.0, pts[high])
+                if expanded is None:
+                    return result(3)
+                f_exp = evaluate(expanded)
+                if best[0] < minf_max:
+                    return result(1)
+                if evals > maxfun:
+                    return result(4)
+                if f_exp < vals[high]:
+                    pts[high], vals[high] = expanded, f_exp
+                else:
+                    pts[high], vals[high] = reflected, f
+                continue
+            if f < f_high:  # accept the reflection
+                pts[high], vals[high] = reflected, f
+                continue
+            contracted = reflect(centre, -0.5 if f_high <= f else 0.5, pts[high])
+            if contracted is None:
+                return result(3)
+            f_con = evaluate(contracted)
+            if best[0] < minf_max:
+                return result(1)
+            if evals > maxfun:
+                return result(4)
+            if f_con < f and f_con < f_high:
+                pts[high], vals[high] = contracted, f_con
+                continue
+            for k in range(n + 1):  # shrink towards the best vertex
+                if k != low:
+                    shrunk = reflect(pts[low], -0.5, pts[k])
+                    if shrunk is None:
+                        return result(3)
+                    pts[k] = shrunk
+            break
+
+
 def lme4_path(fun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray,
               control: lmerControl) -> Lme4Optim:
     """lme4's ``optimizeLmer``: the optimizer from lme4's start, one restart where a θ on its
     bound slopes downwards into the interior, then lme4's boundary check."""
-    run = {"nloptwrap": nloptwrap}[control.optimizer]
+    run = {"nloptwrap": nloptwrap, "Nelder_Mead": nelder_mead}[control.optimizer]
 
     def optwrap(x0):
         x, value, feval, conv, message = run(fun, x0, lower, control.optCtrl)

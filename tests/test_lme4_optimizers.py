@@ -1,8 +1,10 @@
-"""``control=lp.lmerControl(...)``: lme4's own optimizer path, stopping point and codes.
+"""``control=lp.lmerControl(...)``: lme4's own optimizer path, stopping point and codes, for
+nloptwrap (lme4's default) and lme4's Nelder_Mead.
 
 Reference: tests/fixtures/optimizers_reference.R records every θ lme4's optimizeLmer asks for
 (after nloptr's two checks of the start), where it stops, @optinfo's codes and messages.
-The two criteria agree to about 1e-10 relative, not bit for bit: BOBYQA takes the same steps
+The two criteria agree to about 1e-10 relative, not bit for bit: Nelder-Mead follows lme4 to
+the last step all the same; BOBYQA takes the same steps
 until such a difference tips one of its choices, and on a flat surface (dragons) the paths
 then part.
 """
@@ -17,13 +19,15 @@ import pytest
 import lmmplot as lp
 from lmmplot.errors import ArgumentTypeError, ConvergenceWarning
 from lmmplot.model import LinearMixedModel
-from lmmplot.optimize import nloptwrap
+from lmmplot.optimize import nelder_mead, nloptwrap
 
 R = json.loads((Path(__file__).parent / "fixtures" / "optimizers_reference.json").read_text())
 # evaluations that follow lme4's path to 1e-7 before rounding differences tip a step
 SAME_STEPS = {"sleep_int": 13, "sleep_slope": 43, "sleep_slope_ml": 53, "dragons": 45,
               "politeness": 28, "planking_uncorr": 35, "solutions_slope": 65}
 FLAT = {"dragons"}  # BOBYQA's path parts from lme4's on a flat ridge: no common stopping point
+OPTIMIZERS = ("nloptwrap", "Nelder_Mead")
+CASES = [(cid, o) for cid in R for o in OPTIMIZERS if not (o == "nloptwrap" and cid in FLAT)]
 
 
 def model(cid):
@@ -35,24 +39,29 @@ def model(cid):
 def fits():
     out = {}
     for cid, mod in R.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out[cid] = lp.lmer(mod["formula"], lp.load_dataset(mod["data"]), REML=mod["reml"],
-                               control=lp.lmerControl())
+        for optimizer in OPTIMIZERS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[cid, optimizer] = lp.lmer(mod["formula"], lp.load_dataset(mod["data"]), REML=mod["reml"],
+                                              control=lp.lmerControl(optimizer=optimizer))
     return out
+
+
+def recorded(m):
+    path = []
+
+    def fun(theta):
+        value = m.objective(theta)
+        path.append(np.r_[theta, value])
+        return value
+    return fun, path
 
 
 @pytest.mark.parametrize("cid", list(R))
 def test_nloptwrap_takes_lme4s_steps_from_lme4s_start(cid):
     m = model(cid)
-    path = []
-
-    def recorded(theta):
-        value = m.objective(theta)
-        path.append(np.r_[theta, value])
-        return value
-
-    nloptwrap(recorded, m._lme4_start(), m.theta_lower, {})
+    fun, path = recorded(m)
+    nloptwrap(fun, m._lme4_start(), m.theta_lower, {})
     theirs = np.array(R[cid]["fits"]["nloptwrap"]["path"], ndmin=2)[2:]  # nloptr checks the start twice
     k = SAME_STEPS[cid]
     ours = np.array(path)
@@ -61,10 +70,24 @@ def test_nloptwrap_takes_lme4s_steps_from_lme4s_start(cid):
     np.testing.assert_allclose(ours[:k, -1], theirs[:k, -1], rtol=1e-9)
 
 
-@pytest.mark.parametrize("cid", sorted(set(R) - FLAT))
-def test_nloptwrap_stops_where_lme4_stops(fits, cid):
-    m, ref = fits[cid], R[cid]["fits"]["nloptwrap"]
-    assert abs(m.optim.feval - ref["feval"]) <= 1
+@pytest.mark.parametrize("cid", list(R))
+def test_nelder_mead_takes_every_step_of_lme4s(cid):
+    """lme4's Nelder-Mead compares values only where they differ by more than rounding:
+    the whole path is lme4's, to the last evaluation."""
+    m = model(cid)
+    fun, path = recorded(m)
+    theta, value, feval, conv, message = nelder_mead(fun, m._lme4_start(), m.theta_lower, {})
+    ref = R[cid]["fits"]["Nelder_Mead"]
+    theirs = np.array(ref["path"], ndmin=2)[:feval]
+    assert feval == ref["feval"] and len(theirs) == feval
+    np.testing.assert_allclose(np.array(path)[:, :-1], theirs[:, :-1], atol=1e-10)
+    assert (conv, message) == (ref["conv_opt"], ref["message"])
+
+
+@pytest.mark.parametrize("cid, optimizer", CASES)
+def test_stops_where_lme4_stops(fits, cid, optimizer):
+    m, ref = fits[cid, optimizer], R[cid]["fits"][optimizer]
+    assert m.optim.feval == ref["feval"] if optimizer == "Nelder_Mead" else abs(m.optim.feval - ref["feval"]) <= 1
     np.testing.assert_allclose(m.theta, ref["theta"], atol=1e-4)
     objective = m.REMLcrit() if m.REML else m.deviance()
     assert objective == pytest.approx(ref["objective"], rel=1e-9)
@@ -76,9 +99,9 @@ def numbers_apart(text):
     return re.sub(r"= [0-9.e+-]+ \(", "= # (", text), [float(x) for x in re.findall(r"= ([0-9.e+-]+) \(", text)]
 
 
-@pytest.mark.parametrize("cid", sorted(set(R) - FLAT))
-def test_lme4s_convergence_verdict(fits, cid):
-    m, ref = fits[cid], R[cid]["fits"]["nloptwrap"]
+@pytest.mark.parametrize("cid, optimizer", CASES)
+def test_lme4s_convergence_verdict(fits, cid, optimizer):
+    m, ref = fits[cid, optimizer], R[cid]["fits"][optimizer]
     assert m.conv_code == ref["lme4_code"]
     assert len(m.messages) == len(ref["lme4_messages"])
     for ours, theirs in zip(m.messages, ref["lme4_messages"]):
@@ -118,6 +141,6 @@ def test_lme4_start_for_scalar_terms():
 
 def test_unknown_optimizer_is_refused():
     with pytest.raises(ArgumentTypeError, match="optimizer must be one of"):
-        lp.lmerControl(optimizer="nlminb")
+        lp.lmerControl(optimizer="nlminbwrap")
     with pytest.raises(ArgumentTypeError, match="control must be an lmerControl"):
         lp.lmer("Reaction ~ Days + (1|Subject)", lp.load_dataset("sleepstudy"), control={"optimizer": "bobyqa"})
