@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..display import (
-    CONVERGENCE, COR_MAX, DIGITS, _call_lines, _correlation_note, _correlation_table, _coefmat,
+    COR_MAX, _convergence, DIGITS, _call_lines, _correlation_note, _correlation_table, _coefmat,
     _groups_lines, _Header, _Legend, _Named, _quantiles, _Text, _varcorr_table,
 )
 from ..rformat import format_num, r_round, zapsmall
@@ -107,8 +107,9 @@ class GlmerSummary:
             elif self.correlation and p > 1:
                 yield None, blank
                 yield "Correlation of Fixed Effects:", _correlation_table(m)
-        if m.messages:
-            yield None, _Text([CONVERGENCE] + list(m.messages) + [""])
+        line = _convergence(m) if m.messages else None
+        if line:
+            yield None, _Text([line] + list(m.messages) + [""])
 
     def lines(self) -> list[str]:
         """The printout, line by line."""
