@@ -13,6 +13,7 @@ _LAZY: dict[str, str] = {
     "list_datasets": ".datasets", "load_dataset": ".datasets",
     "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
     "plot_coef": ".plotting.coef",
+    "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
 }
 
