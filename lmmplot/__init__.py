@@ -12,9 +12,14 @@ _LAZY: dict[str, str] = {
     "anova": ".anova",
     "list_datasets": ".datasets", "load_dataset": ".datasets",
     "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
+    "LmList": ".lmlist", "lmList": ".lmlist",
+    "geom_fitted": ".plotting.layers", "geom_no_pooling": ".plotting.layers",
+    "geom_population": ".plotting.layers",
+    "plot_pooling": ".plotting.pooling",
     "plot_coef": ".plotting.coef",
     "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
+    "plot_shrinkage": ".plotting.shrinkage",
 }
 
 __all__ = sorted(_LAZY)

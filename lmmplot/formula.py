@@ -48,6 +48,11 @@ class ParsedFormula:
     random: tuple[RandomTermSpec, ...]
     offsets: tuple[str, ...] = ()  # the insides of the fixed part's offset(...) terms
 
+    @property
+    def fixed_formula(self) -> str:
+        """The formula without its random terms, ``response ~ fixed part``."""
+        return f"{self.response} ~ {self.fixed}"
+
 
 def _split_top(text: str, seps: str) -> list[tuple[str, str]]:
     """Split ``text`` at separators outside brackets and quotes.

@@ -1,6 +1,7 @@
 """Linear mixed models fitted as lme4 fits them: ``lmer(formula, data, REML=True)``."""
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cached_property
 
@@ -10,7 +11,8 @@ import scipy.linalg
 
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .formula import parse_formula, quote_dotted_names
-from .frame import as_pandas, complete_rows, fixed_design, formula_offset, random_terms, row_values
+from .frame import (as_pandas, complete_rows, design_frame, fixed_design, formula_offset, formula_variables,
+                    random_terms, row_values, term_rows)
 from .linalg import BlockedSystem, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
@@ -240,6 +242,22 @@ class LinearMixedModel:
     def coef_names(self) -> list[str]:
         return list(self.fixed.columns)
 
+    @property
+    def variables(self):
+        """The data columns the formula uses, by role: response, fixed, random, groups."""
+        return formula_variables(self.formula)
+
+    def model_matrix(self, newdata=None, type: str = "fixed"):
+        """lme4's ``model.matrix``: X (``type="fixed"``), or with ``type="randomListRaw"`` each
+        term's random-effects rows, a list of frames in VarCorr's order; for the fit's rows or
+        ``newdata``."""
+        if type == "fixed":
+            return design_frame(self.fixed, newdata)
+        if type != "randomListRaw":
+            raise ArgumentTypeError(f"type must be 'fixed' or 'randomListRaw', not {type!r}")
+        data = self.frame if newdata is None else as_pandas(newdata, "newdata")
+        return [pd.DataFrame(term_rows(t, data), columns=t.columns, index=data.index) for t in self.terms]
+
     def ranef(self, condVar: bool = False) -> dict[str, pd.DataFrame]:
         """Conditional modes per grouping factor: level × effect frames, as lme4's ranef().
 
@@ -358,6 +376,19 @@ class LinearMixedModel:
             seen = codes >= 0
             pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
         return pred
+
+    def at_theta(self, theta) -> "LinearMixedModel":
+        """A copy of the fit evaluated at another θ (its β, b, σ ... follow from θ); the data
+        and designs are shared, not copied. MixedModelsMakie's shrinkage plot reads the modes
+        at a very large θ (nearly unpenalized) this way."""
+        theta = np.atleast_1d(np.asarray(theta, float))
+        if theta.shape != self.theta.shape:
+            raise ArgumentTypeError(f"theta must have {self.theta.size} values, not {theta.size}")
+        if np.any(theta < self.theta_lower):
+            raise ArgumentTypeError("theta is below its lower bounds (variances' factors must be >= 0)")
+        other = copy.copy(self)
+        other._set_theta(theta)
+        return other
 
     def simulate(self, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
         """Responses simulated from the fit, as lme4's simulate(): columns sim_1 … sim_nsim.
