@@ -2,11 +2,14 @@
 import subprocess
 import sys
 
+import matplotlib.image
 import pandas as pd
 import pytest
+from plotnine.facets.facet_wrap import facet_wrap
 
 import lmmplot as lp
 from lmmplot.cli import main
+from lmmplot.cli.fit import figure
 
 SLEEP = "Reaction ~ Days + (Days|Subject)"
 
@@ -30,6 +33,23 @@ def test_fit_prints_the_summary_and_writes_its_tables(tmp_path, sleep_model):
     pd.testing.assert_series_equal(tidy["estimate"], expected["estimate"], rtol=1e-12)
     augment = pd.read_csv(tmp_path / "fit" / "augment.csv")
     assert len(augment) == 180 and augment[".fitted"].to_numpy() == pytest.approx(sleep_model.fitted())
+    assert matplotlib.image.imread(tmp_path / "fit" / "fit.png").shape[:2] == (600, 1000)
+
+
+def test_the_figure_is_the_pooling_plot_for_one_grouping_factor_and_a_numeric_x(sleep_model):
+    plot = figure(sleep_model)
+    assert isinstance(plot.facet, facet_wrap) and list(plot.facet.vars) == ["Subject"]
+    assert {"complete pooling", "no pooling", "partial pooling"} <= set(plot.scales.get_scales("color").limits)
+
+
+def test_otherwise_the_figure_draws_the_fitted_lines_of_the_first_predictor():
+    crossed = lp.lmer("intelligence ~ wingspan + (1|mountain) + (1|scales)", lp.load_dataset("dragons"))
+    irrigation = lp.lmer("yield ~ irrigation*variety + (1|field)", lp.load_dataset("irrigation"))
+    for model, x in [(crossed, "wingspan"), (irrigation, "irrigation")]:
+        plot = figure(model)
+        assert plot.mapping["x"] == x and len(plot.layers) == 2  # the data's points, the fitted lines
+        fitted = plot.layers[1].geom.data
+        assert fitted[".fitted"].notna().all() and x in fitted
 
 
 def test_a_mistake_is_one_line_with_status_2(tmp_path):
