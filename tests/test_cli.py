@@ -104,3 +104,34 @@ def test_missing_arguments_are_argparse_usage_errors(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["fit", SLEEP])
     assert exit_.value.code == 2 and "--data" in capsys.readouterr().err
+
+
+def test_demo_writes_each_summary_and_figure_and_an_index_in_order(tmp_path, sleep_model):
+    from plotnine import aes, facet_wrap, geom_point, ggplot
+
+    from lmmplot.cli.demo import write
+
+    sleep = lp.load_dataset("sleepstudy")
+    drawings = {"scatter": ggplot(sleep, aes("Days", "Reaction")) + geom_point(),
+                "panels": ggplot(sleep, aes("Days", "Reaction")) + geom_point() + facet_wrap("Subject")}
+    contents = {"First section": ("scatter", "lme_sleep2"), "Second & last": ("panels",)}
+    written = write(tmp_path, contents, {"lme_sleep2": sleep_model}, lambda name, fits: drawings[name])
+    assert [p.name for p in written] == ["scatter.png", "lme_sleep2.txt", "panels.png", "index.html"]
+    assert (tmp_path / "lme_sleep2.txt").read_text() == str(sleep_model.summary()) + "\n"
+    assert matplotlib.image.imread(tmp_path / "scatter.png").shape[:2] == (480, 640)
+    assert matplotlib.image.imread(tmp_path / "panels.png").shape[:2] == (600, 1000)
+    page = (tmp_path / "index.html").read_text()
+    marks = ["<h2>First section</h2>", 'src="scatter.png"', "REML criterion at convergence: 1743.6",
+             "<h2>Second &amp; last</h2>", 'src="panels.png"']
+    assert [page.index(m) for m in marks] == sorted(page.index(m) for m in marks)
+
+
+def test_the_chapter_contents_name_every_figure_once_in_order_and_only_its_models():
+    from lmmplot import chapter
+
+    named = [n for names in chapter.CONTENTS.values() for n in names]
+    figures = [n for n in named if n in chapter.FIGURE_NAMES]
+    assert figures == list(chapter.FIGURE_NAMES)
+    models = chapter.models()
+    assert all(n in chapter.FIGURE_NAMES or hasattr(models.get(n), "summary") for n in named)
+    assert len(set(named)) == len(named)
