@@ -9,7 +9,9 @@ from .tidiers import augment, glance, tidy
 
 # Names loaded on first use (PEP 562): figures import plotnine only when one is asked for.
 # public name -> the submodule that defines it
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "explore": ".explorer",
+}
 
 __all__ = sorted([
     "LinearMixedModel", "LinearModel", "anova", "augment", "glance", "list_datasets", "lm", "lmer",
