@@ -4,6 +4,7 @@ from importlib import import_module
 from .anova import anova
 from .datasets import list_datasets, load_dataset
 from .lm import LinearModel, lm
+from .lmlist import LmList, lmList
 from .model import LinearMixedModel, lmer
 from .tidiers import augment, glance, tidy
 
@@ -11,10 +12,15 @@ from .tidiers import augment, glance, tidy
 # public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
     "explore": ".explorer",
+    "geom_fitted": ".plotting.layers",
+    "geom_no_pooling": ".plotting.layers",
+    "geom_population": ".plotting.layers",
+    "plot_pooling": ".plotting.pooling",
 }
 
 __all__ = sorted([
-    "LinearMixedModel", "LinearModel", "anova", "augment", "glance", "list_datasets", "lm", "lmer",
+    "LinearMixedModel", "LinearModel", "LmList", "anova", "augment", "glance", "list_datasets", "lm",
+    "lmList", "lmer",
     "load_dataset", "tidy", *_LAZY,
 ])
 

@@ -47,6 +47,11 @@ class ParsedFormula:
     fixed: str
     random: tuple[RandomTermSpec, ...]
 
+    @property
+    def fixed_formula(self) -> str:
+        """The formula without its random terms, ``response ~ fixed part``."""
+        return f"{self.response} ~ {self.fixed}"
+
 
 def _split_top(text: str, seps: str) -> list[tuple[str, str]]:
     """Split ``text`` at separators outside brackets and quotes.

@@ -69,6 +69,49 @@ def _variables(text: str, where: str) -> set[str]:
     return (found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted
 
 
+@dataclass(frozen=True)
+class FormulaVariables:
+    """The data columns a model's formula uses, by role, each in the order the formula names them.
+
+    Attributes
+    ----------
+    response, fixed, random : tuple of str
+        Columns of the response, of the fixed part and of the random terms' left-hand sides.
+    groups : dict
+        Each grouping factor, named as lme4 names it (``Subject``, ``doctor:hospital``), to its
+        columns.
+    """
+
+    response: tuple[str, ...]
+    fixed: tuple[str, ...]
+    random: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]]
+
+
+def formula_variables(parsed: ParsedFormula) -> FormulaVariables:
+    """The columns ``parsed`` uses, by role (see :class:`FormulaVariables`)."""
+
+    def ordered(text: str, where: str) -> tuple[str, ...]:
+        return tuple(sorted(_variables(text, where), key=lambda name: (text.find(name), name)))
+
+    random_text = " + ".join(t.expr for t in parsed.random)
+    groups = {t.group: tuple(v.strip("`") for v in t.group_vars) for t in parsed.random}
+    return FormulaVariables(ordered(parsed.response, parsed.response), ordered(parsed.fixed, parsed.fixed),
+                            ordered(random_text, random_text) if parsed.random else (), groups)
+
+
+def design_frame(fixed: FixedDesign, newdata=None) -> pd.DataFrame:
+    """The fixed-effects matrix X for the fit's rows or for ``newdata``, columns named as R names them."""
+    X = fixed.X if newdata is None else fixed.new_X(as_pandas(newdata, "newdata"))
+    index = None if newdata is None else getattr(newdata, "index", None)
+    return pd.DataFrame(X, columns=fixed.columns, index=index)
+
+
+def term_rows(term: RandomTerm, data: pd.DataFrame) -> np.ndarray:
+    """A random term's model rows (n × p) for ``data``, encoded as in the fit."""
+    return np.asarray(_materialize(term.model_spec, data, f"the random term {term.spec.source}"), float)
+
+
 def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFrame, np.ndarray]:
     """Check the columns exist and drop rows with missing values, with a warning."""
     if data.shape[0] == 0:
@@ -168,8 +211,10 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     keep &= norms > 0
     while keep.any():
         idx = np.flatnonzero(keep)
+        diag = np.zeros(idx.size)  # with fewer rows than columns, the columns past the rows are spanned
         R = np.linalg.qr(X[:, idx], mode="r")
-        ratio = np.abs(np.diag(R)) / norms[idx]
+        diag[: min(R.shape)] = np.abs(np.diag(R))
+        ratio = diag / norms[idx]
         bad = np.flatnonzero(ratio <= tol)
         if bad.size == 0:
             break
@@ -200,7 +245,7 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
 
 def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool) -> tuple[np.ndarray, np.ndarray]:
     """A term's model rows for new data and each row's level index (-1 for a new level)."""
-    rows = np.asarray(_materialize(term.model_spec, data, f"the random term {term.spec.source}"), float)
+    rows = term_rows(term, data)
     labels = level_labels(data, tuple(v.strip("`") for v in term.spec.group_vars), term.spec.source)
     index = pd.Index(term.levels)
     codes = index.get_indexer(labels)
@@ -219,7 +264,9 @@ def level_labels(data: pd.DataFrame, group_vars: tuple[str, ...], where: str) ->
     for name in group_vars:
         if name not in data.columns:
             raise DataError(f"column {name!r} (grouping factor in {where}) is not in newdata")
-        parts.append(data[name].map(lambda v: "\0NA" if pd.isna(v) else label(v)).to_numpy(dtype=object))
+        codes, uniques = pd.factorize(data[name])  # label each distinct value once; -1 is missing
+        labels = np.array([label(u) for u in uniques] + ["\0NA"], dtype=object)
+        parts.append(labels[codes])
     out = parts[0]
     for part in parts[1:]:
         out = out + ":" + part

@@ -7,7 +7,7 @@ import scipy.linalg
 from scipy import stats
 
 from .formula import parse_formula, quote_dotted_names
-from .frame import as_pandas, complete_rows, fixed_design
+from .frame import as_pandas, complete_rows, design_frame, fixed_design, formula_variables
 
 
 class LinearModel:
@@ -45,6 +45,15 @@ class LinearModel:
     @property
     def coef_names(self) -> list[str]:
         return list(self.fixed.columns)
+
+    @property
+    def variables(self):
+        """The data columns the formula uses, by role: response, fixed (random and groups empty)."""
+        return formula_variables(self.formula)
+
+    def model_matrix(self, newdata=None) -> pd.DataFrame:
+        """R's ``model.matrix``: X for the fit's rows or for ``newdata``."""
+        return design_frame(self.fixed, newdata)
 
     def fitted(self) -> np.ndarray:
         return self.fixed.X @ self.beta

@@ -10,7 +10,8 @@ import scipy.linalg
 
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .formula import parse_formula, quote_dotted_names
-from .frame import as_pandas, complete_rows, fixed_design, random_terms
+from .frame import (as_pandas, complete_rows, design_frame, fixed_design, formula_variables, random_terms,
+                    term_rows)
 from .linalg import BlockedSystem, level_sums, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
@@ -208,6 +209,22 @@ class LinearMixedModel:
     @property
     def coef_names(self) -> list[str]:
         return list(self.fixed.columns)
+
+    @property
+    def variables(self):
+        """The data columns the formula uses, by role: response, fixed, random, groups."""
+        return formula_variables(self.formula)
+
+    def model_matrix(self, newdata=None, type: str = "fixed"):
+        """lme4's ``model.matrix``: X (``type="fixed"``), or with ``type="randomListRaw"`` each
+        term's random-effects rows, a list of frames in VarCorr's order; for the fit's rows or
+        ``newdata``."""
+        if type == "fixed":
+            return design_frame(self.fixed, newdata)
+        if type != "randomListRaw":
+            raise ArgumentTypeError(f"type must be 'fixed' or 'randomListRaw', not {type!r}")
+        data = self.frame if newdata is None else as_pandas(newdata, "newdata")
+        return [pd.DataFrame(term_rows(t, data), columns=t.columns, index=data.index) for t in self.terms]
 
     def ranef(self, condVar: bool = False) -> dict[str, pd.DataFrame]:
         """Conditional modes per grouping factor: level × effect frames, as lme4's ranef().
