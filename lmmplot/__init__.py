@@ -16,6 +16,8 @@ _LAZY: dict[str, str] = {
     "geom_no_pooling": ".plotting.layers",
     "geom_population": ".plotting.layers",
     "plot_pooling": ".plotting.pooling",
+    "plot_coef": ".plotting.coef",
+    "plot_ranef": ".plotting.ranef",
 }
 
 __all__ = sorted([

@@ -1,0 +1,91 @@
+"""Caterpillar and normal QQ plots of the conditional modes: lme4's ``dotplot(ranef(m, condVar=TRUE))``
+and ``qqmath(ranef(m, condVar=TRUE))``."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from plotnine import (aes, facet_wrap, geom_point, geom_segment, geom_vline, ggplot, labs,
+                      scale_y_discrete, theme_bw)
+from scipy import stats
+
+from ._checks import level_arg, mixed_model
+
+_SEP = "\t"  # joins group and level in the y key, so equal labels of two factors stay apart
+
+
+def ranef_frame(model, level: float = 0.95) -> pd.DataFrame:
+    """The conditional modes in long form, one row per grouping factor, term and level.
+
+    Columns: ``group``, ``term``, ``level``, ``condval``, ``condsd``, ``lower`` and ``upper``
+    (condval ∓ z·condsd, z the normal quantile of ``level``), ``quantile`` (the standard
+    normal quantile of the mode's rank within its term, ``qnorm((rank − ½)/n)`` as lme4's
+    qqmath), ``panel`` (the facet label) and ``.key`` (the y position: the levels of each
+    factor ordered by its first term, as lme4's dotplot).
+    """
+    z = stats.norm.ppf(0.5 + level / 2)
+    parts, keys = [], []
+    ranef = model.ranef(condVar=True)
+    for group, modes in ranef.items():
+        sds = modes.attrs["condsd"]
+        order = modes.index[np.argsort(modes.iloc[:, 0].to_numpy(), kind="stable")]
+        for term in modes.columns:
+            values = modes[term].to_numpy()
+            n = len(values)
+            ranks = stats.rankdata(values, method="ordinal")
+            parts.append(pd.DataFrame({
+                "group": group, "term": term, "level": modes.index.to_numpy(), "condval": values,
+                "condsd": sds[term].to_numpy(), "quantile": stats.norm.ppf((ranks - 0.5) / n)}))
+        keys += [f"{group}{_SEP}{lev}" for lev in order]
+    out = pd.concat(parts, ignore_index=True)
+    out["lower"] = out["condval"] - z * out["condsd"]
+    out["upper"] = out["condval"] + z * out["condsd"]
+    several = len(ranef) > 1
+    labels = out["group"] + ": " + out["term"] if several else out["term"]
+    out["panel"] = pd.Categorical(labels, categories=list(dict.fromkeys(labels)))
+    out[".key"] = pd.Categorical(out["group"] + _SEP + out["level"].astype(str), categories=keys)
+    return out
+
+
+def _level_labels(keys) -> list[str]:
+    return [key.split(_SEP, 1)[1] for key in keys]
+
+
+def plot_ranef(model, level: float = 0.95, qq: bool = False) -> ggplot:
+    """Conditional modes of the random effects with their intervals.
+
+    Parameters
+    ----------
+    model : LinearMixedModel
+    level : float
+        Coverage of the intervals ``condval ± z·condsd`` (``ranef(condVar=True)``'s sds).
+    qq : bool
+        False draws lme4's caterpillar plot (``dotplot(ranef(m, condVar=TRUE))``): one panel
+        per term and grouping factor, the levels ordered by the first term, a line at zero.
+        True draws ``qqmath(ranef(m, condVar=TRUE))``: each term's modes against standard
+        normal quantiles.
+
+    Returns
+    -------
+    plotnine.ggplot
+        Its ``data`` is :func:`ranef_frame`'s.
+    """
+    model = mixed_model(model, "plot_ranef")
+    level = level_arg(level, "plot_ranef")
+    frame = ranef_frame(model, level)
+    several = frame["group"].nunique() > 1
+    base = (ggplot(frame) + geom_vline(xintercept=0, colour="grey", linetype="dashed")
+            + theme_bw())
+    if qq:
+        return (base
+                + geom_segment(aes(x="lower", xend="upper", y="quantile", yend="quantile"),
+                               colour="grey")
+                + geom_point(aes(x="condval", y="quantile"), colour="#1f5fa0")
+                + facet_wrap("panel", scales="free_x")
+                + labs(x=f"Conditional mode ± {level:.0%} interval", y="Standard normal quantiles"))
+    return (base
+            + geom_segment(aes(x="lower", xend="upper", y=".key", yend=".key"), colour="grey")
+            + geom_point(aes(x="condval", y=".key"), colour="#1f5fa0")
+            + scale_y_discrete(labels=_level_labels)
+            + facet_wrap("panel", scales="free" if several else "free_x")
+            + labs(x=f"Conditional mode ± {level:.0%} interval",
+                   y="Level" if several else frame["group"].iloc[0]))
