@@ -159,10 +159,10 @@ class Explorer:
         return self._fits[key]
 
     def _draw(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str):
-        from .plotting import plot_pooling
+        from .plotting.pooling import plot_pooling
 
-        return plot_pooling(model, x=self.x, group=self.group, colour=self.colour,
-                            layers=layers, facet=facet == "per group")
+        return plot_pooling(model, x=self.x, group=self.group, colour=self.colour, lines=layers,
+                            facet=facet == "per group")
 
     def _update(self, change=None) -> None:
         c = self.controls
@@ -205,7 +205,7 @@ class Explorer:
 
 def explore(data, response: str | None = None, x: str | None = None, group: str | None = None,
             fixed: str | None = None, colour: str | None = None, structure: str | None = None,
-            REML: bool | None = None) -> Explorer:
+            REML: bool | None = None, facet: str = "per group") -> Explorer:
     """Switch between random intercepts, slopes, both and uncorrelated, and see the lines change.
 
     Parameters
@@ -224,6 +224,8 @@ def explore(data, response: str | None = None, x: str | None = None, group: str 
         ``"intercepts + slopes"`` ``(1 + x|g)`` (the default) or ``"uncorrelated"`` ``(1 + x||g)``.
     REML : bool, optional
         Fit by REML (default) or ML; the explorer's ``"REML"`` control switches.
+    facet : str
+        ``"per group"`` (a panel per group, the default) or ``"overlaid"`` (one panel).
 
     Returns
     -------
@@ -240,11 +242,11 @@ def explore(data, response: str | None = None, x: str | None = None, group: str 
         structure = structure or read["structure"]
         REML = model.REML if REML is None else REML
         return Explorer(model.data, response, x, group, fixed=fixed, colour=colour,
-                        structure=structure, REML=REML, start=model)
+                        structure=structure, REML=REML, facet=facet, start=model)
     for role, name in [("response", response), ("x", x), ("group", group)]:
         if name is None:
             raise ArgumentTypeError(f"explore(data, ...) needs {role}=, the name of a column")
-    return Explorer(data, response, x, group, fixed=fixed, colour=colour,
+    return Explorer(data, response, x, group, fixed=fixed, colour=colour, facet=facet,
                     structure=structure or "intercepts + slopes", REML=True if REML is None else REML)
 
 
@@ -257,13 +259,14 @@ def _read_model(model: LinearMixedModel) -> dict[str, str]:
         tokens = [t.strip() for t in spec.expr.split("+")]
         kinds.add(("0" not in tokens, tuple(t for t in tokens if t not in ("0", "1"))))
     slopes = {v for _, variables in kinds for v in variables}
-    structures = {
-        frozenset({(True, ())}): "intercepts",
-        frozenset({(False, tuple(slopes))}): "slopes",
-        frozenset({(True, tuple(slopes))}): "intercepts + slopes",
-        frozenset({(True, ()), (False, tuple(slopes))}): "uncorrelated",
-    }
-    structure = structures.get(frozenset(kinds)) if len(slopes) <= 1 else None
+    if len(slopes) > 1:
+        structure = None
+    elif not slopes:
+        structure = "intercepts" if kinds == {(True, ())} else None
+    else:
+        x = tuple(slopes)
+        structure = {frozenset({(False, x)}): "slopes", frozenset({(True, x)}): "intercepts + slopes",
+                     frozenset({(True, ()), (False, x)}): "uncorrelated"}.get(frozenset(kinds))
     if len(groups) != 1 or structure is None:
         raise FormulaError(
             f"explore varies (1|g), (0 + x|g), (1 + x|g) or (1 + x||g) for one grouping factor g "

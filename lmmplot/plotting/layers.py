@@ -105,9 +105,9 @@ class ModelLayer:
         for k, v in mapping.items():
             if k not in out and k not in self.params and k in known and v in frame.columns:
                 out[k] = v
-        if self.label is not None:
+        if self.label is not None:  # the label takes colour and linetype, unless the plot maps them
             for k in ("color", "linetype"):
-                if k not in self.params and k in known:
+                if k not in out and k not in self.params and k in known:
                     out[k] = LABEL
         return aes(**out)
 

@@ -30,7 +30,7 @@ STARTUP_TIMEOUT = 60  # seconds for Voila to answer
 NOTEBOOK = [
     "import lmmplot as lp\n"
     "sleep = lp.load_dataset('sleepstudy')",
-    "lp.explore(sleep, response='Reaction', x='Days', group='Subject')",
+    "lp.explore(sleep, response='Reaction', x='Days', group='Subject', facet='overlaid')",
 ]
 
 
