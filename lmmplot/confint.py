@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.optimize
-from scipy import stats
 
+from .distributions import norm_ppf
 from . import names as naming
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .linalg import BlockedSystem
@@ -83,7 +83,7 @@ def confint(model, parm=None, level: float = 0.95, method: str = "profile", nsim
     if method == "Wald":
         bounds = wald_intervals(model, table, probs)
     elif method == "profile":
-        bounds = profile_intervals(model, table, which, stats.norm.ppf(probs))
+        bounds = profile_intervals(model, table, which, norm_ppf(probs))
     else:
         bounds = bootstrap_intervals(model, table, probs, nsim, seed, progress)
     return table.frame(bounds[which], which, percent_labels(probs), names)
@@ -230,7 +230,7 @@ def wald_intervals(model, table: ParameterTable, probs: np.ndarray) -> np.ndarra
     """β ± z·se with vcov(β) of the fit; NaN for the variance parameters (as lme4)."""
     out = np.full((len(table.kind), 2), np.nan)
     se = np.sqrt(np.diag(model.vcov().to_numpy()))
-    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * stats.norm.ppf(probs)[None, :]
+    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * norm_ppf(probs)[None, :]
     return out
 
 
@@ -252,7 +252,7 @@ def response_refit(model, y: np.ndarray):
     """
     new = copy.copy(model)
     new.fixed = dataclasses.replace(model.fixed, y=y)
-    new.system = BlockedSystem(model.terms, model.fixed.X, y)
+    new.system = BlockedSystem(model.terms, model.fixed.X, y - model.offset, model.prior_weights)
     new.optim = minimize_theta(new.objective, model.theta, model.theta_lower, model._theta_scale())
     new._set_theta(new.optim.theta)
     new.messages = []
@@ -388,7 +388,8 @@ class FixedEffectProfile(_Profile):
         self.scale = ml._theta_scale()
 
     def minimize(self, x, start):
-        system = BlockedSystem(self.model.terms, self.X_rest, self.model.fixed.y - x * self.x_j)
+        system = BlockedSystem(self.model.terms, self.X_rest, self.model.system.y - x * self.x_j,
+                               self.model.prior_weights)
         res = minimize_theta(lambda th: system.criterion(th, reml=False), start, self.model.theta_lower,
                              self.scale)
         return res.fun, res.theta
@@ -428,14 +429,17 @@ def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: i
 
 
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
-    """One y* = Xβ + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε* ~ N(0, σ²I)."""
+    """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
     sigma = model.sigma
     y = model.fixed_part().copy()
     for term, sl in zip(model.terms, model.system.theta_slices):
         T = term.factor(model.theta[sl])
         b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
         y += np.einsum("ij,ij->i", term.rows, b[term.codes])
-    return y + sigma * rng.standard_normal(model.nobs)
+    noise = sigma * rng.standard_normal(model.nobs)
+    if model.prior_weights is not None:
+        noise /= np.sqrt(model.prior_weights)
+    return y + noise
 
 
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
@@ -509,6 +513,6 @@ def percentile_interval(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
         elif k >= R:
             out[i] = t[-1]
         else:
-            q, q_lo, q_hi = stats.norm.ppf([p, k / (R + 1), (k + 1) / (R + 1)])
+            q, q_lo, q_hi = norm_ppf([p, k / (R + 1), (k + 1) / (R + 1)])
             out[i] = t[k - 1] + (q - q_lo) / (q_hi - q_lo) * (t[k] - t[k - 1])
     return out

@@ -7,12 +7,15 @@ import pandas as pd
 
 from .errors import DataError
 
-# Numeric-coded identifiers that R holds as factors (lme4's sleepstudy and cbpp) or that the
-# course uses only as grouping factors. Text columns become factors anyway.
+# Numeric-coded identifiers that R holds as factors (lme4's data sets) or that the course uses
+# only as grouping factors. Text columns become factors anyway. (Arabidopsis's nutrient stays
+# numeric, as the lme4 references fit it.)
 ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "abrasion": ("run", "position"),
+    "arabidopsis": ("gen", "rack"),
     "cbpp": ("herd", "period"),
     "dragons": ("dragon",),
+    "grouseticks": ("INDEX", "BROOD", "YEAR", "LOCATION"),
     "health": ("patient",),
     "parallel": ("fibre", "slice", "cat"),
     "planking": ("subject",),

@@ -135,11 +135,19 @@ def _method_title(model) -> str:
 
 
 def _call_lines(model) -> list[str]:
-    """lme4's Formula line, and its Data line when the data have a name."""
+    """lme4's Formula line, its Data line when the data have a name, and its Weights and Offset lines.
+
+    The last two are printed where ``weights=`` / ``offset=`` named a column (lme4 prints
+    the expression of its call).
+    """
     lines = cat_fill(["Formula:"] + deparse_formula(model.formula.text))
     name = model.data.attrs.get("name")
     if name:
         lines += cat_fill(["   Data:", str(name)])
+    if getattr(model, "weights_arg", None):
+        lines += cat_fill(["Weights:", model.weights_arg])
+    if isinstance(getattr(model, "offset_arg", None), str):
+        lines += cat_fill([" Offset:", model.offset_arg])
     return lines
 
 
@@ -167,7 +175,7 @@ def _quantiles(x: np.ndarray) -> list[float]:
 
 
 def _scaled_residuals(model) -> _Named:
-    quantiles = zapsmall(_quantiles(model.residuals() / model.sigma), DIGITS + 1)
+    quantiles = zapsmall(_quantiles(model.residuals(type="pearson") / model.sigma), DIGITS + 1)
     return _Named(["Min", "1Q", "Median", "3Q", "Max"], format_num(quantiles, DIGITS))
 
 

@@ -46,6 +46,7 @@ class ParsedFormula:
     response: str
     fixed: str
     random: tuple[RandomTermSpec, ...]
+    offsets: tuple[str, ...] = ()  # the insides of the fixed part's offset(...) terms
 
     @property
     def fixed_formula(self) -> str:
@@ -133,6 +134,7 @@ def _grouping(group: str, source: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+_OFFSET = re.compile(r"offset\s*\(.*\)", re.S)
 _R_NAME = re.compile(r"[A-Za-z.][\w.]*")
 
 
@@ -157,7 +159,8 @@ def quote_dotted_names(parsed: ParsedFormula, columns) -> ParsedFormula:
         return text
 
     random = tuple(replace(t, expr=quote(t.expr)) for t in parsed.random)
-    return replace(parsed, response=quote(parsed.response), fixed=quote(parsed.fixed), random=random)
+    return replace(parsed, response=quote(parsed.response), fixed=quote(parsed.fixed), random=random,
+                   offsets=tuple(quote(o) for o in parsed.offsets))
 
 
 @lru_cache(maxsize=512)
@@ -205,7 +208,7 @@ def parse_formula(formula: str, need_random: bool = True) -> ParsedFormula:
         raise FormulaError(f"formula {formula!r} has no response on the left of '~'")
     if not rhs:
         raise FormulaError(f"formula {formula!r} has no terms on the right of '~'")
-    fixed, random = [], []
+    fixed, random, offsets = [], [], []
     for sign, piece in _split_top(rhs, "+-"):
         piece = piece.strip()
         if not piece:
@@ -214,6 +217,11 @@ def parse_formula(formula: str, need_random: bool = True) -> ParsedFormula:
             raise FormulaError(f"empty term after {sign!r} in {formula!r}")
         inner = _strip_parens(piece) if piece.startswith("(") else None
         bar = _find_bar(inner) if inner is not None else None
+        if bar is None and _OFFSET.fullmatch(piece):
+            if sign == "-":
+                raise FormulaError(f"an offset cannot be subtracted: {piece!r}")
+            offsets.append(_strip_parens(piece[len("offset"):]))
+            continue
         if bar is None:
             if "|" in piece:
                 raise FormulaError(f"a random term must be in parentheses, as (1 | g): {piece!r}")
@@ -245,4 +253,4 @@ def parse_formula(formula: str, need_random: bool = True) -> ParsedFormula:
             f"formula {formula!r} has random-effects terms {[t.source for t in random]}; "
             "use lmmplot.lmer for a mixed model"
         )
-    return ParsedFormula(formula, response, fixed_text, tuple(random))
+    return ParsedFormula(formula, response, fixed_text, tuple(random), tuple(offsets))

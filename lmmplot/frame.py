@@ -51,6 +51,9 @@ def required_columns(parsed: ParsedFormula) -> dict[str, str]:
                        (f"the fixed effects {parsed.fixed!r}", parsed.fixed)]:
         for name in _variables(text, part):
             used.setdefault(name, part)
+    for text in parsed.offsets:
+        for name in _variables(text, f"offset({text})"):
+            used.setdefault(name, f"offset({text})")
     for term in parsed.random:
         for name in _variables(term.expr, term.source):
             used.setdefault(name, term.source)
@@ -112,8 +115,12 @@ def term_rows(term: RandomTerm, data: pd.DataFrame) -> np.ndarray:
     return np.asarray(_materialize(term.model_spec, data, f"the random term {term.spec.source}"), float)
 
 
-def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFrame, np.ndarray]:
-    """Check the columns exist and drop rows with missing values, with a warning."""
+def complete_rows(data: pd.DataFrame, parsed: ParsedFormula,
+                  extra: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check the columns exist and drop rows with missing values, with a warning.
+
+    ``extra`` holds per-row arrays given beside the formula (weights, offset), checked alike.
+    """
     if data.shape[0] == 0:
         raise DataError("data has no rows")
     used = required_columns(parsed)
@@ -124,6 +131,9 @@ def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFra
             raise DataError(f"column {name!r} (in {where}) is not in the data{near}")
     cols = [c for c in data.columns if c in used]
     missing = data[cols].isna()
+    for name, values in (extra or {}).items():
+        missing[name] = pd.isna(values)
+        cols.append(name)
     keep = ~missing.any(axis=1).to_numpy()
     response_cols = _variables(parsed.response, parsed.response)
     if response_cols and missing[list(response_cols)].all(axis=None):
@@ -140,6 +150,38 @@ def complete_rows(data: pd.DataFrame, parsed: ParsedFormula) -> tuple[pd.DataFra
         )
         return data.loc[keep], keep
     return data, keep
+
+
+def row_values(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
+    """A per-row argument (``weights=``, ``offset=``) as float64: a column name or an array."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise DataError(f"{what}={value!r} is not a column of the data")
+        value = data[value]
+    try:
+        if isinstance(value, pd.Series):
+            value = value.to_numpy(dtype=float, na_value=np.nan)
+        out = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numeric") from None
+    if out.shape != (data.shape[0],):
+        raise DataError(f"{what} has {out.size} values for {data.shape[0]} rows of data")
+    return out
+
+
+def formula_offset(parsed: ParsedFormula, data: pd.DataFrame) -> np.ndarray | None:
+    """The sum of the formula's offset(...) terms on ``data`` (None without any)."""
+    total = None
+    for text in parsed.offsets:
+        mm = _materialize(formulaic_formula(f"0 + {text}"), data, f"offset({text})")
+        values = np.asarray(mm, dtype=float)
+        if values.ndim != 2 or values.shape[1] != 1:
+            raise DataError(f"offset({text}) must be one numeric column")
+        _check_finite(values, [f"offset({text})"])
+        total = values[:, 0] if total is None else total + values[:, 0]
+    return total
 
 
 # R's names for what formulaic offers under others, so R formulas read as users write them

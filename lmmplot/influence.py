@@ -11,7 +11,7 @@ def hat_values(model) -> np.ndarray:
     """Diagonal of the hat matrix [ZΛ X] M⁻¹ [ZΛ X]ᵀ, M the penalized cross-product.
 
     Worked through the blocked factor, a chunk of rows at a time, so that no n × q
-    matrix is ever formed.
+    matrix is ever formed. With prior weights the rows are √w-scaled, so hᵢ scales by wᵢ.
     """
     s, f = model.system, model.factor
     first, qr, p = s.first, s.q_rest, s.p
@@ -38,11 +38,11 @@ def hat_values(model) -> np.ndarray:
         v = np.einsum("imb,ib->im", K[codes], first.rows[rows])
         w2 = scipy.linalg.solve_triangular(L2, (a2 - v).T, lower=True, check_finite=False)
         out[rows] = np.einsum("ia,ia->i", w1, w1) + np.einsum("mi,mi->i", w2, w2)
-    return out
+    return out if s.w is None else out * s.w
 
 
 def cooks_distance(model, hat: np.ndarray | None = None) -> np.ndarray:
     """lme4's cooks.distance(): (r / (1 − h))² h / (σ² p)."""
     h = hat_values(model) if hat is None else hat
-    r = model.residuals()
+    r = model.residuals(type="pearson")
     return (r / (1.0 - h)) ** 2 * h / (model.sigma**2 * model.n_fixed)

@@ -126,6 +126,9 @@ def kenward_roger(model) -> KenwardRoger:
     """
     if not model.REML:
         raise DataError("Kenward-Roger's method is only available for REML model fits")
+    if model.prior_weights is not None:
+        raise DataError("Kenward-Roger's method is not implemented for a model with prior weights; "
+                        "use ddf='Satterthwaite'")
     q = sum(t.q for t in model.terms)
     if q > MAX_RANDOM_EFFECTS:
         raise DataError(

@@ -129,12 +129,20 @@ class Factor:
 
 
 class BlockedSystem:
-    """A's blocks for a model, computed once; :meth:`factor` updates L for a θ."""
+    """A's blocks for a model; :meth:`factor` updates L for a θ.
 
-    def __init__(self, terms: list[RandomTerm], X: np.ndarray, y: np.ndarray):
+    Rows may carry weights w (prior weights, or a GLMM's working weights): the blocks are
+    then [Z X y]ᵀ diag(w) [Z X y], and the criteria subtract Σ log w as lme4 does. The
+    structure (levels, sparsity, the grouping of the crossed terms' products) is derived
+    once; :meth:`reweight` refills the blocks for new weights and a new response.
+    """
+
+    def __init__(self, terms: list[RandomTerm], X: np.ndarray, y: np.ndarray,
+                 weights: np.ndarray | None = None):
         first, rest = terms[0], terms[1:]
         self.terms = terms
         self.first = first
+        self.X = X
         self.n, self.p = X.shape
         self.p1, self.l1 = first.p, first.nlevels
         self.theta_slices = []
@@ -143,27 +151,53 @@ class BlockedSystem:
             self.theta_slices.append(slice(start, start + t.ntheta))
             start += t.ntheta
         self.ntheta = start
-        W = np.column_stack([X, y])
-        self.mxy = W.shape[1]
-        p1, l1 = self.p1, self.l1
-        R1 = first.rows
-        self.A11 = level_cross(first.codes, R1, R1, l1)
-        self.E = level_cross(first.codes, W, R1, l1)
+        self.mxy = self.p + 1
         self.q_rest = sum(t.q for t in rest)
         if rest:
             Zr = sp.hstack([term_matrix(t) for t in rest], format="csr")
             self.Z_rest = Zr
-            self.A21z = (Zr.T @ term_matrix(first)).tocsr()  # q_rest × q1
-            self.blocks = _level_blocks(self.A21z, l1, p1)
-            ZtW = np.asarray(Zr.T @ W)
-            ZtZ = (Zr.T @ Zr).toarray()
-            self.A22 = np.block([[ZtZ, ZtW], [ZtW.T, W.T @ W]])
+            self._Zr_rows = np.repeat(np.arange(self.n), np.diff(Zr.indptr))
+            self._pairs = _RestPairs(Zr, self._Zr_rows, first)
             self.pattern = FactorPattern(rest, self.theta_slices[1].start)
             self.lam_diagonal = all(t.p == 1 for t in rest)
         else:
             self.Z_rest = None
-            self.A22 = W.T @ W
-            self.blocks = (np.zeros(l1 + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, p1)))
+            self.blocks = (np.zeros(self.l1 + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                           np.zeros((0, self.p1)))
+        self.reweight(weights, y)
+
+    def reweight(self, weights: np.ndarray | None, y: np.ndarray) -> None:
+        """Refill every block for row weights ``weights`` (None: all 1) and response ``y``.
+
+        The structure is reused: this is what a PIRLS iteration pays, a few passes over the rows.
+        """
+        self.__dict__.pop("A21z", None)
+        self.y = y
+        self.w = weights
+        self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
+        W = np.column_stack([self.X, y])
+        Ww = W if weights is None else W * weights[:, None]
+        first = self.first
+        R1 = first.rows
+        R1w = R1 if weights is None else R1 * weights[:, None]
+        self.A11 = level_cross(first.codes, R1w, R1, self.l1)
+        self.E = level_cross(first.codes, Ww, R1, self.l1)
+        if self.q_rest:
+            Zr = self.Z_rest
+            Zw = Zr if weights is None else sp.csr_array(
+                (Zr.data * weights[self._Zr_rows], Zr.indices, Zr.indptr), shape=Zr.shape)
+            self.blocks = self._pairs.blocks(Zr.data if weights is None else Zw.data)
+            self._Zw = Zw
+            ZtW = np.asarray(Zw.T @ W)
+            ZtZ = (Zw.T @ Zr).toarray()
+            self.A22 = np.block([[ZtZ, ZtW], [ZtW.T, Ww.T @ W]])
+        else:
+            self.A22 = Ww.T @ W
+
+    @cached_property
+    def A21z(self) -> sp.csr_array:
+        """Z_restᵀ diag(w) Z₁ (q_rest × q1), for post-fit quantities."""
+        return (self._Zw.T @ term_matrix(self.first)).tocsr()
 
     @property
     def cheap(self) -> bool:
@@ -184,7 +218,7 @@ class BlockedSystem:
             T1 = self.first.factor(theta[self.theta_slices[0]])
             d = self.pattern.diagonal(theta) if self.q_rest else _NO_ROWS
             return small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
-                                   self.n, reml)
+                                   self.n, reml) - self.log_weights
         f = self.factor(theta)
         if not f.ok:
             return np.inf
@@ -195,7 +229,7 @@ class BlockedSystem:
         qr, p = self.q_rest, self.p
         log_diag = 2.0 * np.log(f.L22.diagonal())
         return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum(),
-                                  f.L22[-1, -1] ** 2, self.n, p, reml)
+                                  f.L22[-1, -1] ** 2, self.n, p, reml) - self.log_weights
 
     def deviance_at(self, theta: np.ndarray, sigma2: float, reml: bool) -> float:
         """The deviance (or REML criterion) at θ with σ² given, not profiled out (lmerTest's devfun_vp)."""
@@ -204,10 +238,35 @@ class BlockedSystem:
             return np.inf
         qr, p = self.q_rest, self.p
         diag = f.L22.diagonal()
-        dev = f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
+        dev = (f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
+               - self.log_weights)
         if reml:
             dev += 2.0 * np.log(np.abs(diag[qr : qr + p])).sum() - p * np.log(2 * np.pi * sigma2)
         return dev
+
+    def solve(self, f: Factor, beta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The penalized least-squares solution at a factor: (u1 (l1 × p1), u_rest, β).
+
+        With ``beta`` given, only u is solved for, the response then being taken as already
+        free of Xβ (a GLMM's second stage); otherwise u and β jointly.
+        """
+        qr = self.q_rest
+        L = f.L22
+        if beta is None:
+            sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, L[-1, :-1], lower=False)
+            u_rest, beta = sol[:qr], sol[qr:]
+            resid = self.y - self.X @ beta
+        else:
+            u_rest = scipy.linalg.solve_triangular(L[:qr, :qr].T, L[-1, :qr], lower=False)
+            resid = self.y
+        if qr:
+            resid = resid - self.Z_rest @ (f.lam_rest @ u_rest)
+        first = self.first
+        wr = resid if self.w is None else resid * self.w
+        rhs1 = level_sums(first.codes, first.rows * wr[:, None], self.l1) @ f.T1  # rows T1ᵀ z_j
+        inv = f.L11inv
+        u1 = np.einsum("jba,jb->ja", inv, np.einsum("jab,jb->ja", inv, rhs1))
+        return u1, u_rest, beta
 
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""
@@ -246,17 +305,26 @@ class BlockedSystem:
         return Factor(theta, T1, L11, L22, pattern, logdet1, ok=ok)
 
 
-def _level_blocks(A21z: sp.csr_array, nlevels: int, p1: int):
-    """A21z's nonzeros grouped by level of the first term: (ptr, rows, vals) for rest_update.
+class _RestPairs:
+    """Where each nonzero of Z_rest falls among the (first-term level, other effect) pairs.
 
-    ``vals`` holds, for each (level, row) pair, the row's entries in that level's p1 columns.
+    rest_update reads, per level j of the first term, the other effects sharing rows with it
+    and their p1 cross-products with the level's columns; the pairs are found once, and each
+    weighting only sums the nonzeros into them.
     """
-    coo = A21z.tocoo()
-    level, col = np.divmod(coo.col, p1)
-    key = level.astype(np.int64) * A21z.shape[0] + coo.row
-    uniq, inverse = np.unique(key, return_inverse=True)
-    vals = np.zeros((uniq.size, p1))
-    np.add.at(vals, (inverse.ravel(), col), coo.data)
-    rows = (uniq % A21z.shape[0]).astype(np.int64)
-    ptr = np.searchsorted(uniq // A21z.shape[0], np.arange(nlevels + 1)).astype(np.int64)
-    return ptr, rows, vals
+
+    def __init__(self, Zr: sp.csr_array, rows_of_nonzeros: np.ndarray, first: RandomTerm):
+        q = Zr.shape[1]
+        key = first.codes[rows_of_nonzeros].astype(np.int64) * q + Zr.indices
+        uniq, inverse = np.unique(key, return_inverse=True)
+        self.inverse = inverse.ravel()
+        self.npairs = uniq.size
+        self.R1 = first.rows[rows_of_nonzeros]
+        self.rows = (uniq % q).astype(np.int64)
+        self.ptr = np.searchsorted(uniq // q, np.arange(first.nlevels + 1)).astype(np.int64)
+
+    def blocks(self, data: np.ndarray):
+        """(ptr, rows, vals) for rest_update, Z_rest's (weighted) nonzeros being ``data``."""
+        vals = np.column_stack([np.bincount(self.inverse, weights=data * self.R1[:, a], minlength=self.npairs)
+                                for a in range(self.R1.shape[1])])
+        return self.ptr, self.rows, vals

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.linalg
-from scipy import stats
 
+from .distributions import f_sf, t_sf
 from .formula import parse_formula, quote_dotted_names
 from .frame import as_pandas, complete_rows, design_frame, fixed_design, formula_variables
 
@@ -97,12 +97,18 @@ class LinearModel:
             return self.fitted()
         return self.fixed.new_X(as_pandas(newdata, "newdata")) @ self.beta
 
+    def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
+        """Responses Xβ + ε*, ε* ~ N(0, σ²I), as R's simulate(): columns sim_1 … sim_nsim."""
+        from .simulate import simulate_lm
+
+        return simulate_lm(self, nsim=nsim, seed=seed)
+
     def coef_table(self) -> pd.DataFrame:
         """term, estimate, std.error, statistic, p.value (R's summary(lm) coefficients)."""
         se = np.sqrt(np.diag(self.vcov().to_numpy()))
         t = self.beta / se
         return pd.DataFrame({"term": self.coef_names, "estimate": self.beta, "std.error": se,
-                             "statistic": t, "p.value": 2 * stats.t.sf(np.abs(t), self.df_residual)})
+                             "statistic": t, "p.value": 2 * t_sf(np.abs(t), self.df_residual)})
 
     def f_test(self) -> tuple[float, int, float]:
         """The overall F statistic, its numerator df and p-value (R's summary(lm))."""
@@ -113,7 +119,7 @@ class LinearModel:
         if df1 == 0:
             return np.nan, 0, np.nan
         F = (tss - rss) / df1 / (rss / self.df_residual)
-        return float(F), df1, float(stats.f.sf(F, df1, self.df_residual))
+        return float(F), df1, float(f_sf(F, df1, self.df_residual))
 
     def r_squared(self) -> tuple[float, float]:
         """R² and adjusted R² (uncentred without an intercept, as R)."""

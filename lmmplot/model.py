@@ -10,9 +10,9 @@ import scipy.linalg
 
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .formula import parse_formula, quote_dotted_names
-from .frame import (as_pandas, complete_rows, design_frame, fixed_design, formula_variables, random_terms,
-                    term_rows)
-from .linalg import BlockedSystem, level_sums, single_threaded_blas
+from .frame import (as_pandas, complete_rows, design_frame, fixed_design, formula_offset, formula_variables,
+                    random_terms, row_values, term_rows)
+from .linalg import BlockedSystem, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
 from .optimize import minimize_theta
@@ -27,22 +27,67 @@ class LinearMixedModel:
     ``coef()``, ``VarCorr()``, ``sigma``, ``vcov()``, ``logLik()`` ...
     """
 
-    def __init__(self, formula: str, data, REML: bool = True):
+    def __init__(self, formula: str, data, REML: bool = True, weights=None, offset=None):
         if not isinstance(REML, (bool, np.bool_)):
             raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
         self.data = as_pandas(data)
         self.formula = quote_dotted_names(parse_formula(formula), self.data.columns)
         self.data_is_polars = not isinstance(data, pd.DataFrame)
-        frame, self.kept_rows = complete_rows(self.data, self.formula)
+        self._read_frame(weights, offset)
+        self.REML = bool(REML)
+        if self.prior_weights is not None and not np.all(self.prior_weights > 0):
+            raise DataError("weights must be positive for a linear mixed model: drop the rows of weight 0")
+        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y - self.offset, self.prior_weights)
+        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
+        self.messages: list[str] = []
+        self.conv_code: list[int] = []  # lme4's optinfo$conv$lme4$code
+        self.optim = None
+        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+
+    def _read_frame(self, weights, offset) -> None:
+        """The complete rows, the designs, and the prior weights and offset on them.
+
+        ``weights`` and ``offset`` are column names or arrays over the rows of ``data``;
+        the offset adds to the formula's ``offset(...)`` terms.
+        """
+        extra = {name: values for name, values in (("weights", row_values(weights, self.data, "weights")),
+                                                    ("offset", row_values(offset, self.data, "offset")))
+                 if values is not None}
+        frame, self.kept_rows = complete_rows(self.data, self.formula, extra)
         self.frame = frame
         self.fixed = fixed_design(self.formula, frame)
         self.terms = random_terms(self.formula, frame)
-        self.REML = bool(REML)
-        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y)
-        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
-        self.messages: list[str] = []
-        self.optim = None
-        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+        self.weights_arg = weights if isinstance(weights, str) else None
+        self.offset_arg = offset
+        self.prior_weights = extra["weights"][self.kept_rows] if "weights" in extra else None
+        if self.prior_weights is not None:
+            if not np.all(np.isfinite(self.prior_weights)):
+                raise DataError("weights must be finite")
+            if np.any(self.prior_weights < 0):
+                raise DataError("negative weights not allowed")
+        off = formula_offset(self.formula, frame)
+        self.offset_given = extra["offset"][self.kept_rows] if "offset" in extra else None
+        if self.offset_given is not None:
+            off = self.offset_given if off is None else off + self.offset_given
+        self.has_offset = off is not None
+        self.offset = np.zeros(len(frame)) if off is None else off
+        if not np.all(np.isfinite(self.offset)):
+            raise DataError("the offset has infinite values")
+
+    def new_offset(self, new: pd.DataFrame) -> np.ndarray | float:
+        """The offset on new data: the formula's offset(...) terms, and offset= if it named a column.
+
+        lme4 evaluates only the formula's terms and silently drops offset= on new data; here a
+        named column is evaluated too, and an array raises rather than being dropped.
+        """
+        off = formula_offset(self.formula, new)
+        total = 0.0 if off is None else off
+        if self.offset_arg is not None:
+            if not isinstance(self.offset_arg, str):
+                raise DataError("offset= was given as an array, which new data cannot extend: "
+                                "write offset(column) in the formula or pass offset= as a column name")
+            total = total + row_values(self.offset_arg, new, "offset")
+        return total
 
     # ------------------------------------------------------------------ fitting
     @property
@@ -65,13 +110,10 @@ class LinearMixedModel:
             self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale(),
                                         second_start=self.system.cheap)
             self._set_theta(self.optim.theta)
-            if self.isSingular():
-                self.messages = [SINGULAR_MESSAGE]
-            else:
-                grad, hess = self.optim.grad, self.optim.hess
-                if grad is None:
-                    grad, hess = deriv12(self.objective, self.theta)
-                self.messages = _convergence_messages(grad, hess)
+            grad, hess = self.optim.grad, self.optim.hess
+            if grad is None and not self.isSingular():
+                grad, hess = deriv12(self.objective, self.theta)
+            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
         for msg in self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
@@ -86,7 +128,7 @@ class LinearMixedModel:
         start = np.concatenate([t.theta_start() for t in self.terms])
         if self.system.cheap:
             return start
-        X, y = self.fixed.X, self.fixed.y
+        X, y = self.fixed.X, self.system.y
         resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
         noise = resid.var()
         for term, sl in zip(self.terms, self.system.theta_slices):
@@ -120,22 +162,10 @@ class LinearMixedModel:
     @cached_property
     def _solution(self) -> dict:
         """β, u and b at the current θ (back-substitution through the blocked factor)."""
-        s, f = self.system, self.factor
-        qr = s.q_rest
-        L = f.L22
-        rhs = L[-1, :-1]
-        sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, rhs, lower=False)
-        u_rest, beta = sol[:qr], sol[qr:]
-        b_rest = f.lam_rest @ u_rest if qr else np.zeros(0)
-        resid0 = self.fixed.y - self.fixed.X @ beta
-        if qr:
-            resid0 = resid0 - s.Z_rest @ b_rest
-        first = s.first
-        zr = level_sums(first.codes, first.rows * resid0[:, None], s.l1)  # l1 × p1
-        rhs1 = zr @ f.T1  # rows are T1ᵀ z_j
-        u1 = np.einsum("jab,jb->ja", np.swapaxes(f.L11inv, 1, 2), np.einsum("jab,jb->ja", f.L11inv, rhs1))
-        b1 = u1 @ f.T1.T
-        return {"beta": beta, "u1": u1, "b1": b1, "u_rest": u_rest, "b_rest": b_rest}
+        f = self.factor
+        u1, u_rest, beta = self.system.solve(f)
+        b_rest = f.lam_rest @ u_rest if self.system.q_rest else np.zeros(0)
+        return {"beta": beta, "u1": u1, "b1": u1 @ f.T1.T, "u_rest": u_rest, "b_rest": b_rest}
 
     @property
     def beta(self) -> np.ndarray:
@@ -188,7 +218,8 @@ class LinearMixedModel:
         return out
 
     def fixed_part(self) -> np.ndarray:
-        return self.fixed.X @ self.beta
+        """Xβ plus the offset: the population-level prediction on the fitted rows."""
+        return self.fixed.X @ self.beta + self.offset
 
     def random_part(self) -> np.ndarray:
         out = np.zeros(self.nobs)
@@ -304,12 +335,17 @@ class LinearMixedModel:
         return self.nobs - self.npar
 
     def fitted(self) -> np.ndarray:
-        """Fitted values Xβ + Zb for the rows used in the fit."""
+        """Fitted values Xβ + Zb (+ offset) for the rows used in the fit."""
         return self.fixed_part() + self.random_part()
 
-    def residuals(self) -> np.ndarray:
-        """Response minus fitted values."""
-        return self.fixed.y - self.fitted()
+    def residuals(self, type: str = "response") -> np.ndarray:
+        """Response minus fitted values; ``type="pearson"`` scales them by √(prior weight), as lme4."""
+        if type not in ("response", "pearson"):
+            raise ArgumentTypeError(f"type must be 'response' or 'pearson', not {type!r}")
+        r = self.fixed.y - self.fitted()
+        if type == "pearson" and self.prior_weights is not None:
+            r = r * np.sqrt(self.prior_weights)
+        return r
 
     def predict(self, newdata=None, re_form=None, allow_new_levels: bool = False) -> np.ndarray:
         """Predictions for ``newdata`` (the fitted rows when None).
@@ -329,7 +365,7 @@ class LinearMixedModel:
         if newdata is None:
             return self.fixed_part() if population else self.fitted()
         new = as_pandas(newdata, "newdata")
-        pred = self.fixed.new_X(new) @ self.beta
+        pred = self.fixed.new_X(new) @ self.beta + self.new_offset(new)
         if population:
             return pred
         from .frame import random_rows
@@ -339,6 +375,18 @@ class LinearMixedModel:
             seen = codes >= 0
             pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
         return pred
+
+    def simulate(self, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
+        """Responses simulated from the fit, as lme4's simulate(): columns sim_1 … sim_nsim.
+
+        By default new random effects b* ~ N(0, σ²ΛΛᵀ) and new residuals; ``use_u=True``
+        keeps the conditional modes (lme4's ``use.u=TRUE`` or ``re.form=NULL``);
+        ``re_form="~0"`` is lme4's ``re.form=NA``, the default. ``seed``: an int or a
+        numpy Generator.
+        """
+        from .simulate import simulate_lmer
+
+        return simulate_lmer(self, nsim=nsim, seed=seed, use_u=use_u, re_form=re_form)
 
     # ------------------------------------------------------- inference, display
     def summary(self, ddf: str = "Satterthwaite", correlation: bool | None = None):
@@ -415,25 +463,68 @@ def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.nda
     return out
 
 
-def _convergence_messages(grad: np.ndarray, hess: np.ndarray) -> list[str]:
-    """lme4's checks of an interior optimum: the scaled gradient, then the Hessian's sign."""
-    msgs = []
+def check_convergence(theta: np.ndarray, lower: np.ndarray, grad: np.ndarray | None,
+                      hess: np.ndarray | None, tol: float = 0.002, hess_tol: float = 1e-6,
+                      singular_tol: float = 1e-4) -> tuple[list[int], list[str]]:
+    """lme4's ``checkConv`` with ``lmerControl()``'s tolerances: its codes and messages.
+
+    A singular fit (a bounded θ below ``singular_tol``) says so and is not checked further.
+    Otherwise the gradient scaled by the Cholesky factor of the Hessian (R⁻¹g where RᵀR = H, as
+    ``solve(chol(H), g)``), or the raw gradient where that is smaller, must stay within
+    ``tol``; then :func:`check_hessian`. As in lme4, the message names component 1.
+    """
+    if np.any(np.asarray(theta)[np.asarray(lower) == 0] < singular_tol):
+        return [], [SINGULAR_MESSAGE]
+    if grad is None:
+        return [], []
+    grad, hess = np.asarray(grad, float), np.asarray(hess, float)
+    if np.isnan(grad).any():
+        return [-5], ["Gradient contains NAs"]
+    codes, msgs = [], []
     try:
-        scaled = scipy.linalg.cho_solve((np.linalg.cholesky(hess), True), grad)
-        worst = np.minimum(np.abs(scaled), np.abs(grad))
+        scaled = scipy.linalg.solve_triangular(np.linalg.cholesky(hess).T, grad, lower=False)
     except np.linalg.LinAlgError:
-        msgs.append("unable to evaluate scaled gradient")
-        worst = np.abs(grad)
-    if worst.size and worst.max() > 0.002:
-        k = int(worst.argmax())
-        msgs.append(f"Model failed to converge with max|grad| = {worst[k]:.6g} (tol = 0.002, component {k + 1})")
-    neg = int((np.linalg.eigvalsh(hess) < -1e-6).sum()) if hess.size else 0
-    if neg:
-        msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
-    return msgs
+        scaled = np.full_like(grad, np.nan)
+    if np.isnan(scaled).any():
+        codes, msgs = [-1], ["unable to evaluate scaled gradient"]
+    elif grad.size and (worst := np.minimum(np.abs(scaled), np.abs(grad)).max()) > tol:
+        # lme4 takes which.max of the maximum itself, so its message always says component 1
+        codes, msgs = [-1], [f"Model failed to converge with max|grad| = {worst:g} (tol = {tol:g}, component 1)"]
+    hess_codes, hess_msgs = check_hessian(hess, hess_tol)
+    if any(c != 0 for c in hess_codes):
+        codes, msgs = hess_codes, msgs + hess_msgs
+    return codes, msgs
 
 
-def lmer(formula: str, data, REML: bool = True) -> LinearMixedModel:
+def check_hessian(hess: np.ndarray, tol: float = 1e-6, kind: str = "") -> tuple[list[int], list[str]]:
+    """lme4's ``checkHess``: negative, zero or badly spread eigenvalues, in lme4's words."""
+    if not np.all(np.isfinite(hess)):
+        return [-6], ["Problem with Hessian check (infinite or missing values?)"]
+    if hess.size == 0:
+        return [0], []
+    evd = np.linalg.eigvalsh(hess)
+    negative = int((evd < -tol).sum())
+    if negative:
+        return [-3], [" ".join(["Model failed to converge:", "degenerate", kind,
+                                f"Hessian with {negative} negative eigenvalues"])]
+    try:
+        np.linalg.cholesky(hess)
+        factors = True
+    except np.linalg.LinAlgError:
+        factors = False
+    if (np.abs(evd) < tol).any() or not factors:
+        return [-4], [" ".join([kind, "Hessian is numerically singular: parameters are not uniquely determined"])]
+    codes, msgs = [], []
+    if evd.max() * tol > 1:
+        codes.append(2)
+        msgs.append("Model is nearly unidentifiable: very large eigenvalue\n - Rescale variables?")
+    if evd.min() / evd.max() < tol:
+        codes.append(3)
+        msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
+    return codes or [0], msgs
+
+
+def lmer(formula: str, data, REML: bool = True, weights=None, offset=None) -> LinearMixedModel:
     """Fit a linear mixed model from an lme4 formula.
 
     Parameters
@@ -443,10 +534,15 @@ def lmer(formula: str, data, REML: bool = True) -> LinearMixedModel:
     data : pandas.DataFrame or polars.DataFrame
     REML : bool, default True
         Fit by restricted maximum likelihood (lme4's default) or by maximum likelihood.
+    weights : str or array-like, optional
+        Prior weights: a column of ``data`` or one value per row (the residual variance of
+        row i is σ²/wᵢ).
+    offset : str or array-like, optional
+        A known term added to the linear predictor, as ``offset(x)`` in the formula.
 
     Returns
     -------
     LinearMixedModel
     """
     with single_threaded_blas():
-        return LinearMixedModel(formula, data, REML=REML).fit()
+        return LinearMixedModel(formula, data, REML=REML, weights=weights, offset=offset).fit()

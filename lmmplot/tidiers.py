@@ -8,8 +8,8 @@ from functools import singledispatch, wraps
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .distributions import norm_ppf, t_ppf, t_sf
 from .errors import ArgumentTypeError
 from .frame import as_pandas
 from .influence import cooks_distance, hat_values
@@ -130,7 +130,7 @@ def fixed_effects_table(model, ddf_method: str = "Satterthwaite") -> pd.DataFram
     t = est / se
     return pd.DataFrame(
         {"term": model.coef_names, "estimate": est, "std.error": se, "df": df,
-         "statistic": t, "p.value": 2 * stats.t.sf(np.abs(t), df)}
+         "statistic": t, "p.value": 2 * t_sf(np.abs(t), df)}
     )
 
 
@@ -140,7 +140,7 @@ def _fixed(model, ddf_method, conf_int, conf_level) -> pd.DataFrame:
                         "estimate": tab["estimate"], "std.error": tab["std.error"],
                         "statistic": tab["statistic"], "df": tab["df"], "p.value": tab["p.value"]})
     if conf_int:
-        q = stats.t.ppf(0.5 + conf_level / 2, tab["df"])
+        q = t_ppf(0.5 + conf_level / 2, tab["df"])
         out["conf.low"] = tab["estimate"] - q * tab["std.error"]
         out["conf.high"] = tab["estimate"] + q * tab["std.error"]
     return out
@@ -165,7 +165,7 @@ def _ran_vals(model, conf_int, conf_level) -> pd.DataFrame:
                 "term": term, "estimate": re[term].to_numpy(), "std.error": sd[term].to_numpy()}))
     out = pd.concat(frames, ignore_index=True)
     if conf_int:
-        z = stats.norm.ppf(0.5 + conf_level / 2)
+        z = norm_ppf(0.5 + conf_level / 2)
         out["conf.low"] = out["estimate"] - z * out["std.error"]
         out["conf.high"] = out["estimate"] + z * out["std.error"]
     return out
@@ -198,10 +198,16 @@ def _augment_lmer(model: LinearMixedModel, newdata=None, re_form=None,
     fitted = model.fitted()
     hat = hat_values(model)
     resid = model.residuals()
+    weights = 1.0 if model.prior_weights is None else model.prior_weights
+    frame = {}  # the model frame's extra columns, as broom.mixed shows them
+    if model.prior_weights is not None:
+        frame["(weights)"] = weights
+    if model.offset_given is not None:
+        frame["(offset)"] = model.offset_given
     cols = {
-        ".fitted": fitted, ".resid": resid, ".hat": hat, ".cooksd": cooks_distance(model, hat),
-        ".fixed": model.fixed_part(), ".mu": fitted, ".offset": 0.0, ".sqrtXwt": 1.0,
-        ".sqrtrwt": 1.0, ".weights": 1.0, ".wtres": resid,
+        **frame, ".fitted": fitted, ".resid": resid, ".hat": hat, ".cooksd": cooks_distance(model, hat),
+        ".fixed": model.fixed_part(), ".mu": fitted, ".offset": model.offset, ".sqrtXwt": np.sqrt(weights),
+        ".sqrtrwt": np.sqrt(weights), ".weights": weights, ".wtres": model.residuals(type="pearson"),
     }
     return _pad(model, cols)
 
@@ -237,7 +243,7 @@ def _tidy_lm(model: LinearModel, conf_int: bool = False, conf_level: float = 0.9
     """broom's tidy.lm: term, estimate, std.error, statistic, p.value (+ conf.low, conf.high)."""
     out = model.coef_table()
     if conf_int:
-        q = stats.t.ppf(0.5 + conf_level / 2, model.df_residual)
+        q = t_ppf(0.5 + conf_level / 2, model.df_residual)
         out["conf.low"] = out["estimate"] - q * out["std.error"]
         out["conf.high"] = out["estimate"] + q * out["std.error"]
     return out

@@ -39,6 +39,7 @@ class ModelLayer:
     needs_group = True
 
     def __init__(self, model, x: str | None, group: str | None, label: str | None, params: dict):
+        self.mapping = params.pop("mapping", None)
         self.roles = F.roles(model)
         self.formula = model.formula.text
         self.x, self.group, self.label = x, group, label
@@ -69,7 +70,7 @@ class ModelLayer:
                             f"{list(self.roles.predictors)}")
         group = None
         if self.needs_group and self.roles.groups:
-            used = set(mapping.values()) | set(facets)
+            used = set(mapping.values()) | set(facets) | self._own_columns()
             group = self.group or next((g for g, cols in self.roles.groups.items() if set(cols) <= used),
                                        next(iter(self.roles.groups)))
         columns = self.roles.groups.get(group, ()) if group else ()
@@ -80,6 +81,9 @@ class ModelLayer:
                                 f"{self.formula!r} uses: draw it over the data it was fitted to, or "
                                 "lp.augment(model)")
         return x, group, self._with_facets(self._frames[(x, group)], plot, facets, x)
+
+    def _own_columns(self) -> set[str]:
+        return {v for v in (self.mapping or {}).values() if isinstance(v, str)}
 
     def _with_facets(self, frame: pd.DataFrame, plot, facets: list[str], x: str) -> pd.DataFrame:
         """Add each facet column the frame lacks, where the plot's data hold it constant per line,
@@ -102,11 +106,16 @@ class ModelLayer:
         mapping, _ = plot_columns(plot)
         known = set(geom.REQUIRED_AES) | set(geom.DEFAULT_AES)
         out = dict(fixed)
+        for k, v in (self.mapping or {}).items():
+            if isinstance(v, str) and v not in frame.columns:
+                raise DataError(f"{type(self).__name__}'s mapping {k}={v!r} names no column of its lines; "
+                                f"they have {list(frame.columns)}")
+            out[k] = v
         for k, v in mapping.items():
             if k not in out and k not in self.params and k in known and v in frame.columns:
                 out[k] = v
-        if self.label is not None:  # the label takes colour and linetype, unless the plot maps them
-            for k in ("color", "linetype"):
+        if self.label is not None:  # named by linetype (lines) or shape (points), and by colour if free
+            for k in ("linetype" if "linetype" in known else "shape", "color"):
                 if k not in out and k not in self.params and k in known:
                     out[k] = LABEL
         return aes(**out)
@@ -151,7 +160,9 @@ class geom_fitted(ModelLayer):
     n : int
         Points per line.
     label : str, optional
-        A name for the lines, shown in a legend of colour and linetype.
+        A name for the lines, shown in a legend of linetype (shape for points) and colour.
+    mapping : plotnine.aes, optional
+        Aesthetics of the lines' own columns, e.g. ``aes(linetype="scales")``.
     dodge : float
         Dodge width for a categorical x.
     **params
@@ -220,7 +231,7 @@ class geom_population(ModelLayer):
 
     def geoms(self, plot, frame, x):
         mapping, facets = plot_columns(plot)
-        used = set(mapping.values()) | set(facets)
+        used = set(mapping.values()) | set(facets) | self._own_columns()
         for col, ref in self.reference.items():
             if col != x and col in frame.columns and col not in used:
                 frame = frame[frame[col] == ref]
