@@ -4,11 +4,10 @@ Each control is set through its ``value``, which is what a click in the browser 
 are checked against direct ``lp.lmer`` fits of the formula written out here (and, where the
 reference holds the case, against lme4's objective), the figures against the current model.
 Rendering the PNG is the slow part and plotnine's job: most tests swap it for a stand-in that
-records the plot; ``test_the_image_is_the_figure_as_png`` renders for real.
+records the plot; test_canvas.py renders for real.
 """
 from __future__ import annotations
 
-import struct
 import subprocess
 import sys
 
@@ -18,12 +17,11 @@ import pytest
 from plotnine import facet_null, facet_wrap
 
 import lmmplot as lp
-import lmmplot.explorer as explorer
+from lmmplot.explorer import canvas, widget
 from lmmplot.errors import ArgumentTypeError, DataError, FormulaError
 
 SINGULAR = "boundary (singular) fit: see help('isSingular')"
 LINES = ("complete pooling", "no pooling", "partial pooling")
-RENDER = explorer.png  # the real one, which most tests swap for fake_png
 
 SLEEP = {  # structure -> (formula, id of lme4's reference for REML and ML fits, or None)
     "intercepts": ("Reaction ~ Days + (1|Subject)", "sleep_int", "sleep_int_ml"),
@@ -39,14 +37,14 @@ DRAGONS = {
 }
 
 
-def fake_png(plot, *args, **kwargs) -> bytes:
+def fake_png(plot) -> bytes:
     return f"figure {id(plot)}".encode()
 
 
 @pytest.fixture(scope="module")
 def no_rendering():
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(explorer, "png", fake_png)
+        mp.setattr(canvas.Canvas, "render", lambda self, plot: fake_png(plot))
         yield
 
 
@@ -159,13 +157,13 @@ def test_facet_control_overlays_the_groups(sleep_explorer):
 
 def test_fits_are_cached_by_formula_and_REML(sleep, no_rendering, monkeypatch):
     calls = []
-    real = explorer.lmer
+    real = widget.lmer
 
     def counting(formula, data, REML=True):
         calls.append((formula, REML))
         return real(formula, data, REML=REML)
 
-    monkeypatch.setattr(explorer, "lmer", counting)
+    monkeypatch.setattr(widget, "lmer", counting)
     ex = lp.explore(sleep, response="Reaction", x="Days", group="Subject", structure="intercepts")
     first = ex.model
     set_controls(ex, structure="slopes")
@@ -246,21 +244,6 @@ def test_shows_as_its_widget(sleep_explorer):
     assert view["model_id"] == sleep_explorer.widget.model_id
     assert list(sleep_explorer.controls) == ["structure", "layers", "facet", "REML"]
     assert list(sleep_explorer.controls["structure"].options) == list(SLEEP)
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])
-
-
-def test_the_image_is_the_figure_as_png(sleep, monkeypatch):
-    monkeypatch.setattr(explorer, "png", RENDER)
-    # one panel: plotnine draws it much faster than eighteen
-    ex = lp.explore(sleep, response="Reaction", x="Days", group="Subject", facet="overlaid")
-    first = ex._image.value
-    assert png_size(first) == (explorer.WIDTH * explorer.DPI, explorer.HEIGHT * explorer.DPI)
-    ex.controls["structure"].value = "slopes"
-    assert png_size(ex._image.value) == png_size(first) and ex._image.value != first
 
 
 def test_importing_lmmplot_imports_no_widgets():

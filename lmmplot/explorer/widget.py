@@ -1,15 +1,7 @@
-"""An ipywidgets explorer: switch a mixed model's random-effect structure and watch the lines move.
-
-``explore(data, response=, x=, group=)`` (or ``explore(model)``) returns an :class:`Explorer`:
-controls on top, then :func:`lmmplot.plot_pooling`'s figure for the current model, its formula,
-any warning or error of the fit, its summary and its tidy table. Every change refits (fits are
-cached by formula and REML) and redraws. The figure is sent to the browser as a PNG in an
-``ipywidgets.Image``, so it shows the same in JupyterLab, Voila and a static export.
-"""
+"""The explorer's widget: controls, the fits behind them (cached) and what they show."""
 from __future__ import annotations
 
 import html
-import io
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -17,10 +9,12 @@ from dataclasses import dataclass, field
 import ipywidgets as widgets
 import pandas as pd
 
-from .errors import ArgumentTypeError, DataError, FormulaError
-from .frame import as_pandas
-from .model import LinearMixedModel, lmer
-from .tidiers import tidy
+from ..errors import ArgumentTypeError, DataError, FormulaError
+from ..frame import as_pandas
+from ..model import LinearMixedModel, lmer
+from ..plotting.pooling import plot_pooling
+from ..tidiers import tidy
+from .canvas import Canvas
 
 #: the random-effect structures the explorer offers, as lme4 writes them
 STRUCTURES = {
@@ -72,13 +66,6 @@ def _unique(messages) -> list[str]:
     return list(dict.fromkeys(messages))
 
 
-def png(plot, width: float = WIDTH, height: float = HEIGHT, dpi: int = DPI) -> bytes:
-    """The ggplot rendered as PNG bytes (plotnine draws a copy: ``plot`` is left as it was)."""
-    buffer = io.BytesIO()
-    plot.save(buffer, format="png", width=width, height=height, dpi=dpi, verbose=False)
-    return buffer.getvalue()
-
-
 class Explorer:
     """Controls, figure and tables for one data set and a choice of random-effect structures.
 
@@ -119,7 +106,8 @@ class Explorer:
         self.response, self.x, self.group, self.colour = response, x, group, colour
         self.fixed = x if fixed is None else fixed
         self._fits: dict[tuple[str, bool], Fit] = {}
-        self._figures: dict[tuple, tuple[object, bytes]] = {}
+        self._figures: dict[tuple, tuple[object, bytes]] = {}  # (formula, REML, lines, panels)
+        self._canvases: dict[tuple, Canvas] = {}  # (lines, panels): where those figures are drawn
         if start is not None:  # a fit of the first structure: no need to fit it again
             first = model_formula(response, self.fixed, structure, x, group)
             self._fits[(first, start.REML)] = Fit(start, list(start.messages))
@@ -159,8 +147,6 @@ class Explorer:
         return self._fits[key]
 
     def _draw(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str):
-        from .plotting.pooling import plot_pooling
-
         return plot_pooling(model, x=self.x, group=self.group, colour=self.colour, lines=layers,
                             facet=facet == "per group")
 
@@ -181,7 +167,10 @@ class Explorer:
             try:
                 if key not in self._figures:
                     plot = self._draw(result.model, layers, facet)
-                    self._figures[key] = (plot, png(plot))
+                    if (layers, facet) not in self._canvases:
+                        self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI)
+                    canvas = self._canvases[layers, facet]
+                    self._figures[key] = (plot, canvas.render(plot))
                 self.figure, image = self._figures[key]
             except Exception as exc:  # a figure that cannot be drawn is shown as text too
                 problems.append(f"{type(exc).__name__}: {exc}")
