@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "plot_coef": ".plotting.coef",
     "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
+    "plot_shrinkage": ".plotting.shrinkage",
 }
 
 __all__ = sorted(_LAZY)

@@ -430,16 +430,9 @@ def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: i
 
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
     """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
-    sigma = model.sigma
-    y = model.fixed_part().copy()
-    for term, sl in zip(model.terms, model.system.theta_slices):
-        T = term.factor(model.theta[sl])
-        b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
-        y += np.einsum("ij,ij->i", term.rows, b[term.codes])
-    noise = sigma * rng.standard_normal(model.nobs)
-    if model.prior_weights is not None:
-        noise /= np.sqrt(model.prior_weights)
-    return y + noise
+    from .simulate import draw_responses
+
+    return draw_responses(model, rng, 1)[0]
 
 
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:

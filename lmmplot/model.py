@@ -1,6 +1,7 @@
 """Linear mixed models fitted as lme4 fits them: ``lmer(formula, data, REML=True)``."""
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cached_property
 
@@ -375,6 +376,19 @@ class LinearMixedModel:
             seen = codes >= 0
             pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
         return pred
+
+    def at_theta(self, theta) -> "LinearMixedModel":
+        """A copy of the fit evaluated at another θ (its β, b, σ ... follow from θ); the data
+        and designs are shared, not copied. MixedModelsMakie's shrinkage plot reads the modes
+        at a very large θ (nearly unpenalized) this way."""
+        theta = np.atleast_1d(np.asarray(theta, float))
+        if theta.shape != self.theta.shape:
+            raise ArgumentTypeError(f"theta must have {self.theta.size} values, not {theta.size}")
+        if np.any(theta < self.theta_lower):
+            raise ArgumentTypeError("theta is below its lower bounds (variances' factors must be >= 0)")
+        other = copy.copy(self)
+        other._set_theta(theta)
+        return other
 
     def simulate(self, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
         """Responses simulated from the fit, as lme4's simulate(): columns sim_1 … sim_nsim.
