@@ -168,7 +168,7 @@ class Explorer:
                 if key not in self._figures:
                     plot = self._draw(result.model, layers, facet)
                     if (layers, facet) not in self._canvases:
-                        self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI)
+                        self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
                     canvas = self._canvases[layers, facet]
                     self._figures[key] = (plot, canvas.render(plot))
                 self.figure, image = self._figures[key]

@@ -27,6 +27,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT = 60  # seconds for Voila to answer
+PAGE_TIMEOUT = 120_000  # ms for the page to show the explorer (a busy 2-core machine is slow)
 NOTEBOOK = [
     "import lmmplot as lp\n"
     "sleep = lp.load_dataset('sleepstudy')",
@@ -87,9 +88,10 @@ def test_clicking_slopes_refits_and_redraws(voila):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 1400})
-            page.goto(voila, timeout=60_000)
+            # Voila streams the page while the kernel runs the notebook: wait for the explorer
+            page.goto(voila, wait_until="commit", timeout=PAGE_TIMEOUT)
             formula = page.locator(".lmmplot-formula")
-            expect(formula).to_have_text("Reaction ~ Days + (1 + Days|Subject)", timeout=60_000)
+            expect(formula).to_have_text("Reaction ~ Days + (1 + Days|Subject)", timeout=PAGE_TIMEOUT)
             image = page.locator(".lmmplot-explorer img")
             page.wait_for_function(
                 "() => { const i = document.querySelector('.lmmplot-explorer img');"

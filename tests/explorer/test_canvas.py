@@ -46,7 +46,7 @@ def same_image(a: bytes, b: bytes, tmp_path) -> bool:
 
 
 def test_moving_lines_are_redrawn_alone_and_the_image_is_plotnines(sleep, tmp_path):
-    canvas = Canvas(WIDTH, HEIGHT, DPI)
+    canvas = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
     first = lp.plot_pooling(lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleep))
     image = canvas.render(first)
     matches_plotnine(image, first, tmp_path, "first")
@@ -64,7 +64,7 @@ def test_moving_lines_are_redrawn_alone_and_the_image_is_plotnines(sleep, tmp_pa
 
 
 def test_any_other_change_draws_in_full(sleep):
-    canvas = Canvas(WIDTH, HEIGHT, DPI)
+    canvas = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
     model = lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleep)
     canvas.render(lp.plot_pooling(model, facet=False))
     canvas.render(lp.plot_pooling(model, facet=False, lines=["partial pooling"]))  # other layers
@@ -76,7 +76,7 @@ def test_any_other_change_draws_in_full(sleep):
 
 def test_colour_by_a_factor(tmp_path):
     dragons = lp.load_dataset("dragons")
-    canvas = Canvas(WIDTH, HEIGHT, DPI)
+    canvas = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
     fits = [lp.lmer(f"intelligence ~ wingspan * scales + {re}", dragons)
             for re in ("(1 + wingspan|mountain)", "(1 + wingspan||mountain)")]
     plots = [lp.plot_pooling(m, colour="scales") for m in fits]
