@@ -104,7 +104,8 @@ def owned_columns(data: pd.DataFrame, parsed: ParsedFormula, also=()) -> pd.Data
     if twice:
         raise DataError(f"the data have more than one column named {twice[0]!r}; rename or drop "
                         "the others, so that the formula names one column")
-    out = data.loc[:, [c for c in data.columns if c in names]]
+    keep = [c for c in data.columns if c in names]
+    out = data.copy(deep=False) if len(keep) == data.shape[1] else data.loc[:, keep]
     if not _COPY_ON_WRITE:
         out = out.copy()  # pandas 3 shares the columns until either frame writes to them
     out.attrs = dict(data.attrs)
