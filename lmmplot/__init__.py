@@ -8,7 +8,7 @@ from importlib import import_module
 # public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
     "explore": ".explorer",
-    "LinearMixedModel": ".model", "lmer": ".model",
+    "LinearMixedModel": ".model", "lmer": ".model", "lmerControl": ".optimize",
     "LinearModel": ".lm", "lm": ".lm",
     "anova": ".anova",
     "list_datasets": ".datasets", "load_dataset": ".datasets",

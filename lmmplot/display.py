@@ -23,12 +23,19 @@ DIGITS = 4  # lme4's summary() and print(): max(3, getOption("digits") - 3)
 VARCORR_DIGITS = 5  # lme4's print(VarCorr(m)): max(3, getOption("digits") - 2)
 COR_MAX = 12  # lme4.summary.cor.max: larger fixed-effect correlations are not printed
 OBJECT_CLASS = "lmerModLmerTest"
-OPTIMIZER = "nloptwrap"  # lme4's name for the optimizer lmmplot uses (nlopt's BOBYQA)
 _DDF_NAMES = {"Satterthwaite": "Satterthwaite's", "Kenward-Roger": "Kenward-Roger's"}
 _COEF_COLUMNS = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
 _STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."), (1.0, " "))
 SIGNIF_LEGEND = "0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
-CONVERGENCE = f"optimizer ({OPTIMIZER}) convergence code: 0 (OK)"  # lmmplot's fits end normally
+
+
+def _convergence(m) -> str | None:
+    """lme4's line on the optimizer's end (``.prt.warn``), where there is anything to say."""
+    code = m.conv_opt
+    if not (code > 0 or m.messages or m.opt_warnings):
+        return None
+    said = "(OK)" if code == 0 else f"({m.opt_message})"
+    return f"optimizer ({m.optimizer}) convergence code: {code} {said}"
 
 
 # ------------------------------------------------------------------ building blocks
@@ -335,8 +342,8 @@ class Summary:
                 yield None, blank
                 yield "Correlation of Fixed Effects:", _correlation_table(m)
         yield None, _Text(_fit_warnings(m))
-        if m.messages:
-            yield None, _Text([CONVERGENCE] + list(m.messages) + [""])
+        if (line := _convergence(m)) is not None:
+            yield None, _Text([line] + list(m.messages) + list(m.opt_warnings) + [""])
 
     def lines(self) -> list[str]:
         """The printout, line by line."""
@@ -374,9 +381,8 @@ def model_repr(model) -> str:
     else:
         lines.append("No fixed effect coefficients")
     lines += _fit_warnings(model)
-    if model.messages:
-        n = len(model.messages)
-        lines.append(f"{CONVERGENCE} ; 0 optimizer warnings; {n} lme4 warnings ")
+    if (line := _convergence(model)) is not None:
+        lines.append(f"{line} ; {len(model.opt_warnings)} optimizer warnings; {len(model.messages)} lme4 warnings ")
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from .frame import (
 from .linalg import BlockedSystem, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
-from .optimize import minimize_theta
+from .optimize import lme4_path, lmerControl, minimize_theta
 
 SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
 
@@ -47,6 +47,8 @@ class LinearMixedModel:
         self.messages: list[str] = []
         self.conv_code: list[int] = []  # lme4's optinfo$conv$lme4$code
         self.optim = None
+        # lme4's optinfo: the optimizer, its convergence code, message and warnings
+        self.optimizer, self.conv_opt, self.opt_message, self.opt_warnings = "nloptwrap", 0, "", []
         self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
 
     def _read_frame(self, weights, offset) -> None:
@@ -109,21 +111,50 @@ class LinearMixedModel:
         """The profiled deviance (ML) or REML criterion at ``theta``; a pure function of θ."""
         return self.system.criterion(np.asarray(theta, float), self.REML if REML is None else REML)
 
-    def fit(self) -> "LinearMixedModel":
-        """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits."""
-        start = self._theta_start()
+    def fit(self, control: lmerControl | None = None) -> "LinearMixedModel":
+        """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits.
+
+        Without ``control``, search for the best optimum; with an :class:`lmerControl`, follow
+        lme4's own optimizer path and stop where lme4 stops.
+        """
+        if control is not None and not isinstance(control, lmerControl):
+            raise ArgumentTypeError(f"control must be an lmerControl, not {type(control).__name__}")
         with single_threaded_blas():
-            self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale(),
-                                        second_start=self.system.cheap)
-            self._set_theta(self.optim.theta)
-            grad, hess = self.optim.grad, self.optim.hess
+            if control is None:
+                self.optim = minimize_theta(self.objective, self._theta_start(), self.theta_lower,
+                                            self._theta_scale(), second_start=self.system.cheap)
+                self._set_theta(self.optim.theta)
+                grad, hess, derivs_at = self.optim.grad, self.optim.hess, self.theta
+            else:
+                self.optim = lme4_path(self.objective, self._lme4_start(), self.theta_lower, control)
+                self._set_theta(self.optim.theta)
+                grad = hess = None
+                derivs_at = self.optim.derivs_at  # lme4 takes them before its boundary check
+                self.optimizer, self.opt_warnings = control.optimizer, list(self.optim.warnings)
+                self.conv_opt, self.opt_message = self.optim.conv, self.optim.message
             if grad is None and not self.isSingular():
-                grad, hess = deriv12(self.objective, self.theta)
+                grad, hess = deriv12(self.objective, derivs_at)
             self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
             self.messages = self.messages + _perfect_fit_messages(self.sigma, self.system.y)
-        for msg in self.messages:
+        for msg in self.opt_warnings + self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
+
+    def _lme4_start(self) -> np.ndarray:
+        """lme4's start: T = I; for scalar intercept terms on distinct factors, the square root
+        of each factor's share of var(y) over the rest (``mkLmerDevfun``'s)."""
+        start = np.concatenate([t.theta_start() for t in self.terms])
+        groups = [t.group for t in self.terms]
+        if all(t.columns == ["(Intercept)"] for t in self.terms) and len(set(groups)) == len(groups):
+            y = self.fixed.y
+            shares = []
+            for t in self.terms:
+                means = np.bincount(t.codes, weights=y, minlength=t.nlevels) / np.bincount(t.codes, minlength=t.nlevels)
+                shares.append(np.var(means[t.codes], ddof=1))
+            rest = np.var(y, ddof=1) - sum(shares)
+            if rest > 0:
+                start = np.sqrt(np.array(shares) / rest)
+        return start
 
     def _theta_start(self) -> np.ndarray:
         """Where the optimizer starts: lme4's T = I, or for expensive models a moment estimate.
@@ -609,7 +640,8 @@ def check_hessian(hess: np.ndarray, tol: float = 1e-6, kind: str = "") -> tuple[
     return codes or [0], msgs
 
 
-def lmer(formula: str, data, REML: bool = True, weights=None, offset=None) -> LinearMixedModel:
+def lmer(formula: str, data, REML: bool = True, weights=None, offset=None,
+         control: lmerControl | None = None) -> LinearMixedModel:
     """Fit a linear mixed model from an lme4 formula.
 
     Parameters
@@ -624,10 +656,14 @@ def lmer(formula: str, data, REML: bool = True, weights=None, offset=None) -> Li
         row i is σ²/wᵢ).
     offset : str or array-like, optional
         A known term added to the linear predictor, as ``offset(x)`` in the formula.
+    control : lmerControl, optional
+        Follow lme4's own optimizer path (``lmerControl(optimizer="nloptwrap")``) and stop
+        where lme4 stops, to reproduce a printout made with lme4; by default lmmplot searches
+        for the best optimum, which is never worse than lme4's.
 
     Returns
     -------
     LinearMixedModel
     """
     with single_threaded_blas():
-        return LinearMixedModel(formula, data, REML=REML, weights=weights, offset=offset).fit()
+        return LinearMixedModel(formula, data, REML=REML, weights=weights, offset=offset).fit(control)

@@ -9,13 +9,14 @@ itself, and kept there if no worse.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import nlopt
 import numpy as np
 import scipy.linalg
 
+from .errors import ArgumentTypeError
 from .numderiv import deriv12
 
 
@@ -167,3 +168,278 @@ def _snap_to_bounds(fun, phi: np.ndarray, value: float, lower: np.ndarray,
 def _no_worse(value: float, best: float) -> bool:
     """``value`` is not above ``best`` by more than the criterion's rounding (a few ulps)."""
     return value <= best + 8 * np.finfo(float).eps * abs(best)
+
+
+# ------------------------------------------------------------------ lme4's own path
+LME4_OPTIMIZERS = ("nloptwrap", "Nelder_Mead")
+
+# nloptr's words for NLopt's return codes (lme4 reports them for a code < 0 or 5)
+_NLOPT_MESSAGES = {
+    1: "NLOPT_SUCCESS: Generic success return value.",
+    2: "NLOPT_STOPVAL_REACHED: Optimization stopped because stopval (above) was reached.",
+    3: "NLOPT_FTOL_REACHED: Optimization stopped because ftol_rel or ftol_abs (above) was reached.",
+    4: "NLOPT_XTOL_REACHED: Optimization stopped because xtol_rel or xtol_abs (above) was reached.",
+    5: "NLOPT_MAXEVAL_REACHED: Optimization stopped because maxeval (above) was reached.",
+    6: "NLOPT_MAXTIME_REACHED: Optimization stopped because maxtime (above) was reached.",
+    -1: "NLOPT_FAILURE: Generic failure code.",
+    -2: "NLOPT_INVALID_ARGS: Invalid arguments (e.g. lower bounds are bigger than upper bounds, "
+        "an unknown algorithm was specified, etcetera).",
+    -3: "NLOPT_OUT_OF_MEMORY: Ran out of memory.",
+    -4: "NLOPT_ROUNDOFF_LIMITED: Roundoff errors led to a breakdown of the optimization algorithm. "
+        "In this case, the returned minimum may still be useful. (e.g. this error occurs in NEWUOA "
+        "if one tries to achieve a tolerance too close to machine precision.)",
+    -5: "NLOPT_FORCED_STOP: Halted because of a forced termination: the user called "
+        "nlopt_force_stop(opt) on the optimization's nlopt_opt object opt from the user's "
+        "objective function or constraints.",
+}
+
+
+@dataclass(frozen=True)
+class lmerControl:  # noqa: N801 (lme4's name)
+    """lme4's ``lmerControl``: fit along lme4's own optimizer path, to lme4's stopping point.
+
+    ``lmer(..., control=lmerControl())`` runs lme4's default, ``"nloptwrap"`` (NLopt's BOBYQA
+    with nloptr's and lme4's settings: ``xtol_rel=1e-4``, ``xtol_abs=1e-8``, ``ftol_abs=1e-8``,
+    ``maxeval=1e5``, NLopt's default first step), or ``"Nelder_Mead"`` (lme4's own bounded
+    Nelder-Mead: ``xst=0.02``, ``xt=xst*5e-4``, ``XtolRel=1e-7``, ``maxfun=10000``), from lme4's
+    start, with lme4's restart at the edge and boundary check, and no restarts or polish of
+    lmmplot's own; so that a printout can be matched to one made with lme4, including where
+    lme4 stops short. Without ``control``, ``lmer`` searches for the best optimum instead.
+
+    Parameters
+    ----------
+    optimizer : str
+        ``"nloptwrap"`` or ``"Nelder_Mead"``.
+    restart_edge : bool
+        Restart once when a θ on its bound has a negative one-sided slope (lme4's).
+    boundary_tol : float
+        Move θ within this of its bound onto the bound where that is no worse (0: never).
+    optCtrl : dict
+        Settings passed to the optimizer, under lme4's names (nloptr's ``xtol_rel``,
+        ``maxeval`` ...; Nelder_Mead's ``xst``, ``xt``, ``XtolRel``, ``maxfun``, ``MinfMax``).
+    """
+
+    optimizer: str = "nloptwrap"
+    restart_edge: bool = True
+    boundary_tol: float = 1e-5
+    optCtrl: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.optimizer not in LME4_OPTIMIZERS:
+            raise ArgumentTypeError(
+                f"optimizer must be one of {list(LME4_OPTIMIZERS)}, not {self.optimizer!r}")
+
+
+@dataclass
+class Lme4Optim:
+    """Where lme4's path stopped, as lme4's ``@optinfo`` reports it."""
+
+    theta: np.ndarray
+    fun: float
+    feval: int
+    conv: int
+    message: str
+    derivs_at: np.ndarray  # where lme4 takes the derivatives for its convergence check
+    warnings: list[str]
+
+
+def nloptwrap(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[np.ndarray, float, int, int, str]:
+    """lme4's ``nloptwrap``: NLopt's BOBYQA with nloptr's defaults and lme4's tolerances.
+
+    Returns θ, its value, the number of evaluations, lme4's convergence code (NLopt's status
+    where it is negative or 5, else 0) and nloptr's message.
+    """
+    opts = {"xtol_rel": 1e-4, "xtol_abs": 1e-8, "ftol_abs": 1e-8, "ftol_rel": 0.0, "maxeval": 100000,
+            **settings}
+    best = [np.inf, np.asarray(x0, float).copy()]
+
+    def objective(x, grad):
+        value = fun(x)
+        if value < best[0]:
+            best[0], best[1] = value, x.copy()
+        return value
+
+    opt = nlopt.opt(nlopt.LN_BOBYQA, x0.size)
+    opt.set_min_objective(objective)
+    opt.set_lower_bounds(lower)
+    opt.set_xtol_rel(opts["xtol_rel"])
+    opt.set_xtol_abs(opts["xtol_abs"])
+    opt.set_ftol_abs(opts["ftol_abs"])
+    opt.set_ftol_rel(opts["ftol_rel"])
+    opt.set_maxeval(int(opts["maxeval"]))
+    try:
+        x = opt.optimize(np.asarray(x0, float))
+        value, status = opt.last_optimum_value(), opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        x, value, status = best[1], best[0], -4
+    except (RuntimeError, ValueError):
+        x, value, status = best[1], best[0], -1
+    conv = status if status < 0 or status == 5 else 0
+    return np.asarray(x), float(value), opt.get_numevals(), conv, _NLOPT_MESSAGES.get(status, "")
+
+
+_NM_MESSAGES = {  # lme4's Nelder_Mead, by its result code
+    1: "objective function went below allowed minimum",
+    2: "objective function values converged to within tolerance",
+    3: "parameter values converged to within tolerance",
+}
+
+
+def nelder_mead(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[np.ndarray, float, int, int, str]:
+    """lme4's ``Nelder_Mead``: its bounded Nelder-Mead (after NLopt's nldrmd), its settings.
+
+    The simplex starts at ``x0`` and ``x0 + xst[i] eᵢ`` (``xst = 0.02``); each step reflects the
+    worst vertex through the centroid of the others (coefficient 1), expands a new best point
+    (2), contracts inside (1/2) a point no better than the worst, and otherwise shrinks towards
+    the best vertex (1/2) and evaluates the simplex afresh; points are pinned to the bounds. It
+    stops when every coordinate of the simplex lies within ``xt = xst * 5e-4`` (or ``XtolRel``
+    relative) of the centroid, when a reflection lands on the centroid or on the point it
+    reflects, or after ``maxfun`` evaluations. Returns θ, its value, the evaluations, lme4's
+    convergence code (0, or 4 after ``maxfun``) and lme4's message.
+    """
+    x0 = np.asarray(x0, float)
+    n = x0.size
+    xst = np.asarray(settings.get("xst", np.full(n, 0.02)), float)
+    xt = np.asarray(settings.get("xt", xst * 5e-4), float)
+    xtol_rel = settings.get("XtolRel", 1e-7)
+    maxfun = int(settings.get("maxfun", 10000))
+    minf_max = settings.get("MinfMax", -np.finfo(float).max)
+    upper = np.full(n, np.inf)
+
+    def close(a, b):
+        return np.abs(a - b) <= 1e-13 * (np.abs(a) + np.abs(b))
+
+    def reflect(centre, scale, old):
+        """centre + scale (centre - old), pinned to the bounds; None where it coincides."""
+        new = np.minimum(np.maximum(centre + scale * (centre - old), lower), upper)
+        if np.all(close(new, centre)) or np.all(close(new, old)):
+            return None
+        return new
+
+    pts = np.tile(x0, (n + 1, 1))  # one vertex per row
+    for i in range(n):
+        v = x0[i] + xst[i]
+        step = abs(xst[i])
+        if v > upper[i]:
+            v = upper[i] if upper[i] - x0[i] > 0.1 * step else x0[i] - step
+        if v < lower[i]:
+            if x0[i] - lower[i] > 0.1 * step:
+                v = lower[i]
+            else:
+                v = x0[i] + step
+                if v > upper[i]:
+                    v = 0.5 * ((upper[i] if upper[i] - x0[i] > x0[i] - lower[i] else lower[i]) + x0[i])
+        if close(v, x0[i]):
+            raise ArgumentTypeError("Nelder_Mead: cannot generate a feasible simplex")
+        pts[i + 1, i] = v
+
+    evals, best = 0, [np.inf, x0.copy()]
+
+    def evaluate(x):
+        nonlocal evals
+        evals += 1
+        value = fun(x)
+        if value < best[0]:
+            best[0], best[1] = value, x.copy()
+        return value
+
+    def result(code):
+        if code == 4:
+            return best[1], best[0], evals, 4, f"failure to converge in {maxfun} evaluations"
+        return best[1], best[0], evals, 0, _NM_MESSAGES[code]
+
+    vals = np.empty(n + 1)
+    while True:
+        for k in range(n + 1):  # (re-)evaluate the simplex
+            vals[k] = evaluate(pts[k])
+            if best[0] < minf_max:
+                return result(1)
+            if evals > maxfun:
+                return result(4)
+        while True:  # one Nelder-Mead step per pass, until convergence or a shrink
+            low, high = int(np.argmin(vals)), int(np.argmax(vals))
+            f_low, f_high = vals[low], vals[high]
+            centre = (pts.sum(axis=0) - pts[high]) / n
+            spread = np.abs(pts - centre).max(axis=0)
+            if np.all((spread < xt) | (spread < xtol_rel * spread * 0.5) | ((spread == 0) & (xtol_rel > 0))):
+                return result(3)
+            reflected = reflect(centre, 1.0, pts[high])
+            if reflected is None:
+                return result(3)
+            f = evaluate(reflected)
+            if best[0] < minf_max:
+                return result(1)
+            if evals > maxfun:
+                return result(4)
+            if f < f_low:  # a new best point: try further
+                expanded = reflect(centre, 2.0, pts[high])
+                if expanded is None:
+                    return result(3)
+                f_exp = evaluate(expanded)
+                if best[0] < minf_max:
+                    return result(1)
+                if evals > maxfun:
+                    return result(4)
+                if f_exp < vals[high]:
+                    pts[high], vals[high] = expanded, f_exp
+                else:
+                    pts[high], vals[high] = reflected, f
+                continue
+            if f < f_high:  # accept the reflection
+                pts[high], vals[high] = reflected, f
+                continue
+            contracted = reflect(centre, -0.5 if f_high <= f else 0.5, pts[high])
+            if contracted is None:
+                return result(3)
+            f_con = evaluate(contracted)
+            if best[0] < minf_max:
+                return result(1)
+            if evals > maxfun:
+                return result(4)
+            if f_con < f and f_con < f_high:
+                pts[high], vals[high] = contracted, f_con
+                continue
+            for k in range(n + 1):  # shrink towards the best vertex
+                if k != low:
+                    shrunk = reflect(pts[low], -0.5, pts[k])
+                    if shrunk is None:
+                        return result(3)
+                    pts[k] = shrunk
+            break
+
+
+def lme4_path(fun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.ndarray,
+              control: lmerControl) -> Lme4Optim:
+    """lme4's ``optimizeLmer``: the optimizer from lme4's start, one restart where a θ on its
+    bound slopes downwards into the interior, then lme4's boundary check."""
+    run = {"nloptwrap": nloptwrap, "Nelder_Mead": nelder_mead}[control.optimizer]
+
+    def optwrap(x0):
+        x, value, feval, conv, message = run(fun, x0, lower, control.optCtrl)
+        warns = [] if conv == 0 else [f"convergence code {conv} from {control.optimizer}: {message}"]
+        return Lme4Optim(x, value, feval, conv, message, x.copy(), warns)
+
+    opt = optwrap(np.asarray(start, float))
+    on_bound = np.flatnonzero(opt.theta == lower)
+    if control.restart_edge and on_bound.size:
+        base = fun(opt.theta)
+        step = 1e-5
+        slopes = []
+        for i in on_bound:
+            trial = opt.theta.copy()
+            trial[i] = lower[i] + step
+            slopes.append((fun(trial) - base) / step)
+        if min(slopes) < 0:
+            opt = optwrap(opt.theta)
+    if control.boundary_tol > 0:
+        gap = opt.theta - lower
+        edge = np.flatnonzero((gap > 0) & (gap < control.boundary_tol))
+        if edge.size:
+            theta = opt.theta.copy()
+            for i in edge:
+                trial = theta.copy()
+                trial[i] = lower[i]
+                if fun(trial) < opt.fun:
+                    theta[i] = lower[i]
+            opt.theta, opt.fun = theta, fun(theta)
+    return opt
