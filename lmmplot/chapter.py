@@ -54,6 +54,7 @@ def models() -> dict:
         "lme_yield": lmer("yield ~ irrigation*variety + (1|field)", irrigation),
         "lme_dragons": lmer("intelligence ~ wingspan*scales + (1 + wingspan|mountain)", dragons),
         "lm_dragons": lm("intelligence ~ wingspan", dragons),
+        "lme_dragons_complex": lmer("intelligence ~ wingspan*scales + (1 + wingspan*scales|mountain)", dragons),
     }
 
 
@@ -184,3 +185,20 @@ def dragons_mixed_model_global(fits):
 
 
 FIGURE_NAMES: tuple[str, ...] = tuple(_FIGURES)  # the chapter's figures, in its order
+
+#: The chapter's sections, each with what it prints (a model's name: its summary) and draws (a
+#: figure's name), in the chapter's order.
+CONTENTS: dict[str, tuple[str, ...]] = {
+    "5.2 The sleepstudy data": ("plot_sleepstudy_scatter-1",),
+    "5.3 Adding random intercepts": ("lme_sleep1", "plot_random_intercepts_facets-1",
+                                     "plot_random_intercepts_all-1"),
+    "5.4 Adding random slopes": ("lme_sleep2", "plot_random_slopes_facets-1", "plot_random_slopes_all-1"),
+    "5.4.1 Random slopes without random intercepts": ("lme_slopesonly", "plot_random_slopes_only-1"),
+    "5.5.2 Sharing information": ("plot_shrinkage_comparison-1",),
+    "5.6.1 Irrigation": ("plot_irrigation_by_variety-1", "plot_irrigation_by_field-1", "lme_yield",
+                         "plot_irrigation_model_points-1", "plot_irrigation_observed_predicted-1"),
+    "5.6.3 Dragons": ("plot_dragons_wingspan_scales-1", "plot_dragons_wingspan_scales-2",
+                      "plot_dragons_by_mountain-1", "plot_dragons_by_mountain-2", "lme_dragons",
+                      "plot_dragons_mixed_model_facets-1", "plot_dragons_mixed_model_global-1",
+                      "lme_dragons_complex"),
+}

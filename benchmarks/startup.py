@@ -1,0 +1,71 @@
+"""Start-up: ``import lmmplot`` and the command line's ``lmmplot fit`` in fresh processes.
+
+Usage::
+
+    python benchmarks/startup.py [--repeat N] [--cold]
+
+Each command runs ``N`` times (default 5) in a new interpreter; the table gives the median
+wall time and the median CPU time (user + system, from ``os.wait4``) of each. CPU time is
+what the command costs on an idle machine; wall time also counts waiting for a busy one.
+``--cold`` first empties numba's on-disk cache of the compiled kernels, so that the first
+``fit`` run shows the one-off compilation a fresh clone pays. The children may write bytecode
+caches (``PYTHONDONTWRITEBYTECODE`` is dropped from their environment), as on a user's machine.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMULA = "Reaction ~ Days + (Days|Subject)"
+
+
+def commands(out: str) -> dict[str, list[str]]:
+    py = sys.executable
+    return {
+        "python -c pass": [py, "-c", "pass"],
+        "import lmmplot": [py, "-c", "import lmmplot"],
+        "lmmplot fit (sleepstudy, summary + csv + figure)":
+            [py, "-m", "lmmplot", "fit", FORMULA, "--data", "sleepstudy", "--out", out],
+    }
+
+
+def run_once(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of ``argv`` (which must succeed)."""
+    start = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.read().decode()}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cold", action="store_true", help="empty numba's kernel cache first")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        if args.cold:
+            shutil.rmtree(ROOT / "lmmplot" / "__pycache__", ignore_errors=True)
+            wall, cpu = run_once(commands(out)["lmmplot fit (sleepstudy, summary + csv + figure)"])
+            print(f"first fit with an empty kernel cache: wall {wall:.2f} s, cpu {cpu:.2f} s\n")
+        print("| command | wall (median) | cpu (median) |\n|---|---|---|")
+        for name, argv in commands(out).items():
+            runs = [run_once(argv) for _ in range(args.repeat)]
+            wall = statistics.median(r[0] for r in runs)
+            cpu = statistics.median(r[1] for r in runs)
+            print(f"| `{name}` | {wall:.2f} s | {cpu:.2f} s |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+import lmmplot as lp
+
+sleepstudy = lp.load_dataset("sleepstudy")
+lme_sleep2 = lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleepstudy)
+
+plot = lp.plot_pooling(lme_sleep2)
