@@ -13,6 +13,8 @@ _LAZY: dict[str, str] = {
     "anova": ".anova",
     "list_datasets": ".datasets", "load_dataset": ".datasets",
     "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
+    "Gamma": ".glmm.family", "binomial": ".glmm.family", "gaussian": ".glmm.family",
+    "negative_binomial": ".glmm.family", "poisson": ".glmm.family",
     "LmList": ".lmlist", "lmList": ".lmlist",
     "geom_fitted": ".plotting.layers", "geom_no_pooling": ".plotting.layers",
     "geom_population": ".plotting.layers",

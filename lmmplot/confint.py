@@ -109,11 +109,13 @@ class ParameterTable:
                 broom_names.append(naming.sd_name(term.columns[r]) if r == c
                                    else naming.cor_name(term.columns[c], term.columns[r]))
                 groups.append(group)
-        kinds.append("sigma")
-        broom_names.append(naming.RESIDUAL_SD)
-        groups.append(naming.RESIDUAL_GROUP)
+        scaled = has_scale(model)
+        if scaled:
+            kinds.append("sigma")
+            broom_names.append(naming.RESIDUAL_SD)
+            groups.append(naming.RESIDUAL_GROUP)
         n_varpar = len(kinds)
-        lme4_names = [f".sig{k + 1:02d}" for k in range(n_varpar - 1)] + [".sigma"]
+        lme4_names = [f".sig{k + 1:02d}" for k in range(n_varpar - scaled)] + [".sigma"] * scaled
         for name in model.coef_names:
             lme4_names.append(name)
             broom_names.append(name)
@@ -175,8 +177,16 @@ def percent_labels(probs: np.ndarray, digits: int = 3) -> list[str]:
     return [f"{value:.{decimals}f} %" for value in pct]
 
 
+def has_scale(model) -> bool:
+    """Whether the model has a residual scale σ among its parameters: every lmer fit, and
+    the GLMMs whose family has a dispersion (gaussian, Gamma)."""
+    family = getattr(model, "family", None)
+    return family is None or family.has_dispersion
+
+
 def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
-    """The variance parameters on lme4's sd/cor scale: per term sds and correlations, then σ."""
+    """The variance parameters on lme4's sd/cor scale: per term sds and correlations, then σ
+    (for models with a scale)."""
     out = []
     for term, sl in zip(model.terms, model.system.theta_slices):
         T = term.factor(theta[sl])
@@ -187,7 +197,8 @@ def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
         cor[~np.isfinite(cor)] = 0.0  # a correlation with a zero sd: 0, as lme4's cov2sdcor
         r, c = term.tril
         out.append(np.where(r == c, sd[r], cor[r, c]))
-    out.append([sigma])
+    if has_scale(model):
+        out.append([sigma])
     return np.concatenate(out)
 
 
@@ -438,14 +449,15 @@ def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
     """nsim × parameters: sds, correlations, σ and β of each refit (NaN where a refit failed)."""
     rng = np.random.default_rng(seed)
-    n_par = model.theta.size + 1 + model.n_fixed
+    draw, refit = simulate_response, response_refit
+    n_par = model.theta.size + has_scale(model) + len(model.beta)
     samples = np.full((nsim, n_par), np.nan)
     counter = None
     started = time.perf_counter()
     for i in range(nsim):
-        y = simulate_response(model, rng)
+        y = draw(model, rng)
         try:
-            fit = response_refit(model, y)
+            fit = refit(model, y)
             samples[i] = np.concatenate([varpar_vector(fit, fit.theta, fit.sigma), fit.beta])
         except DataError:
             pass

@@ -109,12 +109,13 @@ class _Header:
 
     title: str
     call: list[str]
+    object_class: str = OBJECT_CLASS
 
     def lines(self) -> list[str]:
-        return _title_lines(self.title) + self.call + [""]
+        return _title_lines(self.title, self.object_class) + self.call + [""]
 
     def html(self) -> str:
-        title = f"<b>{html.escape(self.title)} [{OBJECT_CLASS}]</b>"
+        title = f"<b>{html.escape(self.title)} [{self.object_class}]</b>"
         return title + _paragraph(self.call)
 
 
@@ -129,11 +130,11 @@ class _Legend:
         return _paragraph(self.lines()[1:])
 
 
-def _title_lines(title: str) -> list[str]:
+def _title_lines(title: str, object_class: str = OBJECT_CLASS) -> list[str]:
     """lme4's .prt.methTit: the title and the object's class, wrapped to the width."""
-    if len(title) + 5 + len(OBJECT_CLASS) > WIDTH:
-        return cat_fill(strwrap(title, WIDTH - 2, exdent=2) + [" [", OBJECT_CLASS, "]"], sep="")
-    return [f"{title} ['{OBJECT_CLASS}']"]
+    if len(title) + 5 + len(object_class) > WIDTH:
+        return cat_fill(strwrap(title, WIDTH - 2, exdent=2) + [" [", object_class, "]"], sep="")
+    return [f"{title} ['{object_class}']"]
 
 
 def _method_title(model) -> str:
@@ -142,19 +143,15 @@ def _method_title(model) -> str:
 
 
 def _call_lines(model) -> list[str]:
-    """lme4's Formula line, its Data line when the data have a name, and its Weights and Offset lines.
-
-    The last two are printed where ``weights=`` / ``offset=`` named a column (lme4 prints
-    the expression of its call).
-    """
+    """lme4's Formula line, its Data line when the data have a name, and the Weights and
+    Offset lines of a model fitted with named ones."""
     lines = cat_fill(["Formula:"] + deparse_formula(model.formula.text))
     name = model.data.attrs.get("name")
     if name:
         lines += cat_fill(["   Data:", str(name)])
-    if getattr(model, "weights_arg", None):
-        lines += cat_fill(["Weights:", model.weights_arg])
-    if isinstance(getattr(model, "offset_arg", None), str):
-        lines += cat_fill([" Offset:", model.offset_arg])
+    for label, attr in (("Weights:", "weights_label"), (" Offset:", "offset_label")):
+        if getattr(model, attr, None):  # the weights' or offset's name, as the user gave it
+            lines += cat_fill([label, getattr(model, attr)])
     return lines
 
 
@@ -187,13 +184,15 @@ def _scaled_residuals(model) -> _Named:
 
 
 def _varcorr_table(varcorr, digits: int, columns: tuple[str, ...]) -> _Table:
-    """lme4's formatVC: group, effect, variance and/or sd, and the correlations' lower triangle."""
-    sds = [float(s) for b in varcorr.blocks for s in b.sd] + [float(varcorr.sigma)]
+    """lme4's formatVC: group, effect, variance and/or sd, and the correlations' lower triangle;
+    the residual row only for models with a scale."""
+    residual = varcorr.residual
+    sds = [float(s) for b in varcorr.blocks for s in b.sd] + [float(varcorr.sigma)] * residual
     groups, effects = [], []
     for b in varcorr.blocks:
         groups += [b.group] + [""] * (len(b.effects) - 1)
         effects += list(b.effects)
-    cols = {"Groups": groups + [RESIDUAL_GROUP], "Name": effects + [""]}
+    cols = {"Groups": groups + [RESIDUAL_GROUP] * residual, "Name": effects + [""] * residual}
     if "Variance" in columns:
         cols["Variance"] = format_num([s * s for s in sds], digits)
     if "Std.Dev." in columns:
@@ -207,7 +206,7 @@ def _varcorr_table(varcorr, digits: int, columns: tuple[str, ...]) -> _Table:
             k = len(b.effects)
             text = format_num([r_round(v, dig) for v in np.asarray(b.corr).ravel()], nsmall=dig)
             corr_rows += [[text[i * k + j] if j < i else "" for j in range(size - 1)] for i in range(k)]
-        corr_rows.append([""] * (size - 1))
+        corr_rows += [[""] * (size - 1)] * residual
         rows = [r + c for r, c in zip(rows, corr_rows)]
         names += ["Corr"] + [""] * (size - 2)
     return _Table([""] * len(rows), names, rows, right=False)
@@ -218,35 +217,36 @@ def _groups_lines(model) -> list[str]:
     return cat_fill([f"Number of obs: {model.nobs}, groups: ", groups])
 
 
-def _coefmat(values: np.ndarray, row_names: list[str], digits: int = DIGITS) -> tuple[_Table, bool]:
-    """R's printCoefmat for Estimate, Std. Error, df, t value and p-value columns.
+def _coefmat(values: np.ndarray, row_names: list[str], digits: int = DIGITS,
+             columns: list[str] = _COEF_COLUMNS) -> tuple[_Table, bool]:
+    """R's printCoefmat: coefficient columns, then the test statistic and its p-value.
 
-    Estimate, Std. Error and df are rounded and formatted together, t values to
-    ``digits - 1`` places, p-values by format.pval; stars are added when any p < 0.1.
-    Returns the table and whether it has stars.
+    The coefficient columns (Estimate, Std. Error and, for lmerTest, df) are rounded and
+    formatted together, the statistic to ``digits - 1`` places, p-values by format.pval;
+    stars are added when any p < 0.1. Returns the table and whether it has stars.
     """
-    values = np.asarray(values, float).reshape(len(row_names), 5)
-    p = len(row_names)
+    values = np.asarray(values, float).reshape(len(row_names), len(columns))
+    p, k = len(row_names), len(columns) - 2
     dig_tst = max(1, min(5, digits - 1))
-    coef = values[:, :3]
+    coef = values[:, :k]
     magnitudes = np.abs(coef[np.isfinite(coef) & (coef != 0)])
     digmin = 1 + (np.floor(np.log10(magnitudes.min())) if magnitudes.size else 0)
     places = int(max(1, digits - digmin))
     coef_text = format_num([r_round(v, places) for v in coef.ravel()], digits)
-    t_text = format_num([r_round(v, dig_tst) for v in values[:, 3]], digits)
-    cells = [coef_text[3 * i : 3 * i + 3] + [t_text[i]] for i in range(p)]
+    t_text = format_num([r_round(v, dig_tst) for v in values[:, k]], digits)
+    cells = [coef_text[k * i : k * i + k] + [t_text[i]] for i in range(p)]
     # entries that print as zero but are not, or the reverse, get their own format
-    mismatch = [(i, j) for i in range(p) for j in range(3)
+    mismatch = [(i, j) for i in range(p) for j in range(k)
                 if (values[i, j] == 0) != (float(cells[i][j]) == 0)]
     if mismatch:
         redone = format_num([values[i, j] for i, j in mismatch], max(1, digits - 1))
         for (i, j), text in zip(mismatch, redone):
             cells[i][j] = text
-    pvalues = values[:, 4]
+    pvalues = values[:, k + 1]
     for row, text in zip(cells, format_pval(pvalues, dig_tst)):
         row.append(text)
     stars = bool(np.any(pvalues < 0.1))
-    columns = list(_COEF_COLUMNS)
+    columns = list(columns)
     if stars:
         symbols = [next(s for cut, s in _STARS if pv <= cut) for pv in pvalues]
         width = max(len(s) for s in symbols)

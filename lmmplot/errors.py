@@ -41,3 +41,7 @@ class MissingDataWarning(LmmplotWarning):
 
 class MLRefitWarning(LmmplotWarning):
     """REML fits were refitted by ML before a likelihood-ratio test (lme4's message)."""
+
+
+class FamilyError(LmmplotError, ValueError):
+    """A GLM family or link that lmmplot does not know, or a link the family does not allow."""

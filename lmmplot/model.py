@@ -65,7 +65,8 @@ class LinearMixedModel:
         self.frame = frame
         self.fixed = fixed_design(self.formula, frame)
         self.terms = random_terms(self.formula, frame)
-        self.weights_arg = weights if isinstance(weights, str) else None
+        self.weights_label = weights if isinstance(weights, str) else None  # for the summary's lines
+        self.offset_label = offset if isinstance(offset, str) else None
         self.offset_arg = offset
         self.prior_weights = extra["weights"][self.kept_rows] if "weights" in extra else None
         if self.prior_weights is not None:

@@ -89,13 +89,20 @@ def _tidy_lmer(model: LinearMixedModel, effects=("ran_pars", "fixed"), scales=No
     ddf_method : "Satterthwaite" or "Kenward-Roger"
         Denominator df of the fixed effects' t tests.
     """
+    return tidy_frame(model, effects, lambda: _fixed(model, ddf_method, conf_int, conf_level),
+                      scales, conf_int, conf_level)
+
+
+def tidy_frame(model, effects, fixed, scales, conf_int: bool, conf_level: float) -> pd.DataFrame:
+    """broom.mixed's tidy frame: ``fixed()`` makes the fixed-effect rows (t or z tests), the
+    random-effect rows come from the model's VarCorr(), ranef() and coef()."""
     effects = [effects] if isinstance(effects, str) else list(effects)
     for e in effects:
         if e not in _EFFECTS:
             raise ArgumentTypeError(f"effects must be among {_EFFECTS}, not {e!r}")
     parts = []
     if "fixed" in effects:
-        parts.append(_fixed(model, ddf_method, conf_int, conf_level))
+        parts.append(fixed())
     if "ran_pars" in effects:
         parts.append(_ran_pars(model, scales or "sdcor", conf_int))
     if "ran_vals" in effects:

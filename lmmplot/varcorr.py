@@ -33,19 +33,24 @@ class VarCorrBlock:
 
 @dataclass
 class VarCorr:
-    """Estimated covariance of the random effects per term, and the residual sd."""
+    """Estimated covariance of the random effects per term, and the residual sd.
+
+    ``residual`` is False for GLMMs whose family has no dispersion (binomial, Poisson,
+    negative binomial): lme4 then shows no Residual row.
+    """
 
     blocks: list[VarCorrBlock]
     sigma: float
+    residual: bool = True
 
     @classmethod
-    def from_model(cls, model) -> "VarCorr":
+    def from_model(cls, model, residual: bool = True) -> "VarCorr":
         sig2 = model.sigma**2
         blocks = []
         for term, group, sl in zip(model.terms, model.group_names, model.system.theta_slices):
             T = term.factor(model.theta[sl])
             blocks.append(VarCorrBlock(group, list(term.columns), sig2 * T @ T.T))
-        return cls(blocks, model.sigma)
+        return cls(blocks, model.sigma, residual)
 
     def as_frame(self) -> pd.DataFrame:
         """R's ``as.data.frame(VarCorr(m))``: grp, var1, var2, vcov, sdcor."""
@@ -57,7 +62,8 @@ class VarCorr:
             for i in range(len(b.effects)):
                 for j in range(i + 1, len(b.effects)):
                     rows.append((b.group, b.effects[i], b.effects[j], b.cov[i, j], corr[i, j]))
-        rows.append((names.RESIDUAL_GROUP, None, None, self.sigma**2, self.sigma))
+        if self.residual:
+            rows.append((names.RESIDUAL_GROUP, None, None, self.sigma**2, self.sigma))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
     def ran_pars(self, scales: str = "sdcor") -> list[tuple[str, str, float]]:
@@ -75,9 +81,9 @@ class VarCorr:
                         rows.append((b.group, names.cov_name(e, b.effects[j]), b.cov[i, j]))
                     else:
                         rows.append((b.group, names.cor_name(e, b.effects[j]), corr[i, j]))
-        if scales == "vcov":
+        if self.residual and scales == "vcov":
             rows.append((names.RESIDUAL_GROUP, names.RESIDUAL_VAR, self.sigma**2))
-        else:
+        elif self.residual:
             rows.append((names.RESIDUAL_GROUP, names.RESIDUAL_SD, self.sigma))
         return rows
 

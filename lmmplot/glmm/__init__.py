@@ -1,0 +1,1 @@
+"""Generalized linear mixed models (lme4's glmer and glmer.nb): families, fitting, display."""
