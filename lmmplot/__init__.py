@@ -7,6 +7,7 @@ from importlib import import_module
 # a second: pandas, scipy, formulaic, numba and plotnine are imported by the first call that needs them.
 # public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
+    "explore": ".explorer",
     "LinearMixedModel": ".model", "lmer": ".model", "lmerControl": ".optimize",
     "LinearModel": ".lm", "lm": ".lm",
     "anova": ".anova",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from plotnine import aes, facet_wrap, geom_point, ggplot, labs, scale_color_manual, scale_linetype_manual
 
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, DataError
 from ..lm import lm
 from . import frames as F
 from .layers import geom_fitted, geom_no_pooling
@@ -15,7 +15,8 @@ POOLING = {  # name: (colour, linetype); told apart by linetype as well as by co
 }
 
 
-def plot_pooling(model, x: str | None = None, group: str | None = None, n: int = 50, size: float = 0.8):
+def plot_pooling(model, x: str | None = None, group: str | None = None, n: int = 50, size: float = 0.8,
+                 lines=tuple(POOLING), facet: bool = True, colour: str | None = None):
     """Each group's data with three lines: complete pooling (one least-squares fit to all rows),
     no pooling (a fit per group, lme4's lmList) and partial pooling (the mixed model's lines).
 
@@ -30,6 +31,13 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
         Points per line.
     size : float
         Line width.
+    lines : sequence of str
+        Which of ``"complete pooling"``, ``"no pooling"`` and ``"partial pooling"`` to draw.
+    facet : bool
+        One panel per group (default), or every group in one panel.
+    colour : str, optional
+        A categorical predictor of the model to colour points and lines by; the pooling is then
+        told apart by linetype.
 
     Returns
     -------
@@ -44,15 +52,29 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
         if not roles.numeric:
             raise ArgumentTypeError(f"{model.formula.text!r} has no numeric predictor: pass x=")
         x = roles.numeric[0]
+    unknown = [name for name in lines if name not in POOLING]
+    if isinstance(lines, str) or unknown:
+        raise ArgumentTypeError(f"lines must be a list of {list(POOLING)}, not {lines!r}")
+    if colour is not None and colour not in roles.categorical:
+        raise DataError(f"colour {colour!r} is not a categorical predictor of {model.formula.text!r}; "
+                        f"its categorical predictors are {list(roles.categorical)}")
     response = model.formula.response
     data = model.frame
-    complete = lm(model.formula.fixed_formula, data)
     group = next(g for g, cols in roles.groups.items() if cols == columns)
-    lines = [geom_fitted(complete, x=x, n=n, label="complete pooling", size=size),
-             geom_no_pooling(model, x=x, group=group, n=n, label="no pooling", size=size),
-             geom_fitted(model, x=x, group=group, n=n, label="partial pooling", size=size)]
-    names = list(POOLING)
-    return (ggplot(data, aes(x, response)) + geom_point(alpha=0.6) + facet_wrap(list(columns)) + lines
-            + scale_color_manual(values=[c for c, _ in POOLING.values()], limits=names, name="pooling")
-            + scale_linetype_manual(values=[t for _, t in POOLING.values()], limits=names, name="pooling")
-            + labs(x=x, y=response))
+    layers = {
+        "complete pooling": lambda: geom_fitted(lm(model.formula.fixed_formula, data), x=x, n=n,
+                                                label="complete pooling", size=size),
+        "no pooling": lambda: geom_no_pooling(model, x=x, group=group, n=n, label="no pooling", size=size),
+        "partial pooling": lambda: geom_fitted(model, x=x, group=group, n=n, label="partial pooling",
+                                               size=size),
+    }
+    names = [name for name in POOLING if name in lines]
+    mapping = aes(x, response) if colour is None else aes(x, response, colour=colour)
+    plot = ggplot(data, mapping) + geom_point(alpha=0.6) + [layers[name]() for name in names]
+    if facet:
+        plot += facet_wrap(list(columns))
+    if names and colour is None:
+        plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling")
+    if names:
+        plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling")
+    return plot + labs(x=x, y=response)

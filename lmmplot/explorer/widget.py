@@ -1,0 +1,272 @@
+"""The explorer's widget: controls, the fits behind them (cached) and what they show."""
+from __future__ import annotations
+
+import html
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import ipywidgets as widgets
+import pandas as pd
+
+from ..errors import ArgumentTypeError, DataError, FormulaError
+from ..frame import as_pandas
+from ..model import LinearMixedModel, lmer
+from ..plotting.pooling import plot_pooling
+from ..tidiers import tidy
+from .canvas import Canvas
+
+#: the random-effect structures the explorer offers, as lme4 writes them
+STRUCTURES = {
+    "intercepts": "(1|{g})",
+    "slopes": "(0 + {x}|{g})",
+    "intercepts + slopes": "(1 + {x}|{g})",
+    "uncorrelated": "(1 + {x}||{g})",
+}
+#: the three lines of plot_pooling, as its legend names them
+LAYERS = ("complete pooling", "no pooling", "partial pooling")
+FACETS = ("per group", "overlaid")
+#: the figure's size in the widget (inches at ``DPI``)
+WIDTH, HEIGHT, DPI = 9.0, 6.0, 80
+
+
+def random_part(structure: str, x: str, group: str) -> str:
+    """The random term of ``structure`` for slope variable ``x`` and grouping factor ``group``."""
+    if structure not in STRUCTURES:
+        raise ArgumentTypeError(f"structure must be one of {list(STRUCTURES)}, not {structure!r}")
+    return STRUCTURES[structure].format(x=x, g=group)
+
+
+def model_formula(response: str, fixed: str, structure: str, x: str, group: str) -> str:
+    """The lmer formula ``response ~ fixed + <random term of structure>``."""
+    return f"{response} ~ {fixed} + {random_part(structure, x, group)}"
+
+
+@dataclass
+class Fit:
+    """One cached fit: the model, or the error that stopped it, and the warnings it gave."""
+
+    model: LinearMixedModel | None
+    messages: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def fit(formula: str, data: pd.DataFrame, REML: bool) -> Fit:
+    """Fit ``formula``, catching its warnings and any error as text for the widget."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = lmer(formula, data, REML=REML)
+        except Exception as exc:  # shown in the widget, which must keep working
+            return Fit(None, _unique(str(w.message) for w in caught), f"{type(exc).__name__}: {exc}")
+    return Fit(model, _unique(str(w.message) for w in caught))
+
+
+def _unique(messages) -> list[str]:
+    return list(dict.fromkeys(messages))
+
+
+class Explorer:
+    """Controls, figure and tables for one data set and a choice of random-effect structures.
+
+    Attributes
+    ----------
+    controls : dict of str to ipywidgets widget
+        ``"structure"``, ``"layers"``, ``"facet"`` and ``"REML"``: set their ``value`` to drive the
+        explorer from code, as a click does.
+    widget : ipywidgets.VBox
+        What the notebook shows (the explorer displays as this widget).
+    formula : str
+        The current lmer formula.
+    model : LinearMixedModel or None
+        The current fit (None when the fit failed: the widget shows why).
+    figure : plotnine.ggplot or None
+        The current figure, ``lp.plot_pooling`` of the current model.
+    """
+
+    def __init__(self, data, response: str, x: str, group: str, fixed: str | None = None,
+                 colour: str | None = None, structure: str = "intercepts + slopes",
+                 REML: bool = True, layers=LAYERS, facet: str = "per group",
+                 start: LinearMixedModel | None = None):
+        self.data = as_pandas(data)
+        for role, name in [("response", response), ("x", x), ("group", group), ("colour", colour)]:
+            if name is None and role == "colour":
+                continue
+            if not isinstance(name, str):
+                raise ArgumentTypeError(f"{role} must be a column name, not {name!r}")
+            if name not in self.data.columns:
+                raise DataError(f"column {name!r} (the {role}) is not in the data")
+        if fixed is not None and not isinstance(fixed, str):
+            raise ArgumentTypeError(f"fixed must be a formula's right-hand side such as 'x * z', not {fixed!r}")
+        random_part(structure, x, group)  # checks the name
+        if facet not in FACETS:
+            raise ArgumentTypeError(f"facet must be one of {list(FACETS)}, not {facet!r}")
+        if not isinstance(REML, bool):
+            raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
+        self.response, self.x, self.group, self.colour = response, x, group, colour
+        self.fixed = x if fixed is None else fixed
+        self._fits: dict[tuple[str, bool], Fit] = {}
+        self._figures: dict[tuple, tuple[object, bytes]] = {}  # (formula, REML, lines, panels)
+        self._canvases: dict[tuple, Canvas] = {}  # (lines, panels): where those figures are drawn
+        if start is not None:  # a fit of the first structure: no need to fit it again
+            first = model_formula(response, self.fixed, structure, x, group)
+            self._fits[(first, start.REML)] = Fit(start, list(start.messages))
+
+        self.controls = {
+            "structure": widgets.ToggleButtons(options=list(STRUCTURES), value=structure,
+                                               description="random effects"),
+            "layers": widgets.SelectMultiple(options=list(LAYERS), value=tuple(layers), rows=3,
+                                             description="lines"),
+            "facet": widgets.ToggleButtons(options=list(FACETS), value=facet, description="panels"),
+            "REML": widgets.ToggleButtons(options=[("REML", True), ("ML", False)], value=REML,
+                                          description="criterion"),
+        }
+        self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self._formula = widgets.HTML()
+        self._status = widgets.HTML()
+        self._summary = widgets.HTML()
+        self._tidy = widgets.HTML()
+        c = self.controls
+        self.widget = widgets.VBox([
+            c["structure"], widgets.HBox([c["facet"], c["REML"]]), c["layers"],
+            self._image, self._formula, self._status, self._summary, self._tidy,
+        ])
+        self.widget.add_class("lmmplot-explorer")
+        for control in c.values():
+            control.observe(self._update, names="value")
+        self.formula: str = ""
+        self.model: LinearMixedModel | None = None
+        self.figure = None
+        self._update()
+
+    # ------------------------------------------------------------------ state
+    def _fit(self, formula: str, REML: bool) -> Fit:
+        key = (formula, REML)
+        if key not in self._fits:
+            self._fits[key] = fit(formula, self.data, REML)
+        return self._fits[key]
+
+    def _draw(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str):
+        return plot_pooling(model, x=self.x, group=self.group, colour=self.colour, lines=layers,
+                            facet=facet == "per group")
+
+    def _update(self, change=None) -> None:
+        c = self.controls
+        structure, REML = c["structure"].value, c["REML"].value
+        layers, facet = tuple(c["layers"].value), c["facet"].value
+        self.formula = model_formula(self.response, self.fixed, structure, self.x, self.group)
+        result = self._fit(self.formula, REML)
+        self.model, self.figure = result.model, None
+        self._formula.value = f"<code class='lmmplot-formula'>{html.escape(self.formula)}</code>" + (
+            "" if REML else " (ML)")
+        problems = list(result.messages)
+        if result.error is not None:
+            problems.append(result.error)
+        if result.model is not None:
+            key = (self.formula, REML, layers, facet)
+            try:
+                if key not in self._figures:
+                    plot = self._draw(result.model, layers, facet)
+                    if (layers, facet) not in self._canvases:
+                        self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
+                    canvas = self._canvases[layers, facet]
+                    self._figures[key] = (plot, canvas.render(plot))
+                self.figure, image = self._figures[key]
+            except Exception as exc:  # a figure that cannot be drawn is shown as text too
+                problems.append(f"{type(exc).__name__}: {exc}")
+                image = b""
+            self._summary.value = result.model._repr_html_()
+            self._tidy.value = tidy(result.model).to_html(index=False, na_rep="", float_format="{:.4g}".format)
+        else:
+            image = b""
+            self._summary.value = self._tidy.value = ""
+        self._image.value = image
+        self._status.value = "".join(
+            f"<pre class='lmmplot-message'>{html.escape(p)}</pre>" for p in problems)
+
+    # ---------------------------------------------------------------- display
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<lmmplot explorer: {self.formula}>"
+
+
+def explore(data, response: str | None = None, x: str | None = None, group: str | None = None,
+            fixed: str | None = None, colour: str | None = None, structure: str | None = None,
+            REML: bool | None = None, facet: str = "per group") -> Explorer:
+    """Switch between random intercepts, slopes, both and uncorrelated, and see the lines change.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, polars.DataFrame or LinearMixedModel
+        The data, or a fitted model to start from (its data, formula and REML are taken).
+    response, x, group : str
+        The response, the variable whose slope may vary, and the grouping factor. Read from the
+        model when one is given.
+    fixed : str, optional
+        The fixed effects, e.g. ``"wingspan * scales"``; default ``x``.
+    colour : str, optional
+        A categorical column to colour the lines and points by.
+    structure : str, optional
+        The first structure shown: ``"intercepts"`` ``(1|g)``, ``"slopes"`` ``(0 + x|g)``,
+        ``"intercepts + slopes"`` ``(1 + x|g)`` (the default) or ``"uncorrelated"`` ``(1 + x||g)``.
+    REML : bool, optional
+        Fit by REML (default) or ML; the explorer's ``"REML"`` control switches.
+    facet : str
+        ``"per group"`` (a panel per group, the default) or ``"overlaid"`` (one panel).
+
+    Returns
+    -------
+    Explorer
+        Shows as the widget; ``controls``, ``formula``, ``model`` and ``figure`` as attributes.
+    """
+    if isinstance(data, LinearMixedModel):
+        model = data
+        read = _read_model(model)
+        response = response or read["response"]
+        x = x or read["x"]
+        group = group or read["group"]
+        fixed = fixed or read["fixed"]
+        structure = structure or read["structure"]
+        REML = model.REML if REML is None else REML
+        return Explorer(model.data, response, x, group, fixed=fixed, colour=colour,
+                        structure=structure, REML=REML, facet=facet, start=model)
+    for role, name in [("response", response), ("x", x), ("group", group)]:
+        if name is None:
+            raise ArgumentTypeError(f"explore(data, ...) needs {role}=, the name of a column")
+    return Explorer(data, response, x, group, fixed=fixed, colour=colour, facet=facet,
+                    structure=structure or "intercepts + slopes", REML=True if REML is None else REML)
+
+
+def _read_model(model: LinearMixedModel) -> dict[str, str]:
+    """Response, x, grouping factor, fixed part and structure of a model the explorer can vary."""
+    parsed = model.formula
+    groups = {spec.group for spec in parsed.random}
+    kinds = set()
+    for spec in parsed.random:
+        tokens = [t.strip() for t in spec.expr.split("+")]
+        kinds.add(("0" not in tokens, tuple(t for t in tokens if t not in ("0", "1"))))
+    slopes = {v for _, variables in kinds for v in variables}
+    if len(slopes) > 1:
+        structure = None
+    elif not slopes:
+        structure = "intercepts" if kinds == {(True, ())} else None
+    else:
+        x = tuple(slopes)
+        structure = {frozenset({(False, x)}): "slopes", frozenset({(True, x)}): "intercepts + slopes",
+                     frozenset({(True, ()), (False, x)}): "uncorrelated"}.get(frozenset(kinds))
+    if len(groups) != 1 or structure is None:
+        raise FormulaError(
+            f"explore varies (1|g), (0 + x|g), (1 + x|g) or (1 + x||g) for one grouping factor g "
+            f"and one variable x; {parsed.text!r} has another random part")
+    if slopes:
+        (x,) = slopes
+    else:
+        numeric = [name for name in re.findall(r"[A-Za-z_.][\w.]*", parsed.fixed)
+                   if name in model.data.columns and pd.api.types.is_numeric_dtype(model.data[name])]
+        if not numeric:
+            raise FormulaError(f"{parsed.text!r} has no numeric fixed effect to use as x: give x=")
+        x = numeric[0]
+    return {"response": parsed.response, "x": x, "group": groups.pop(), "fixed": parsed.fixed,
+            "structure": structure}
