@@ -4,6 +4,7 @@ from importlib import import_module
 from .anova import anova
 from .datasets import list_datasets, load_dataset
 from .glmm.family import Gamma, binomial, gaussian, negative_binomial, poisson
+from .glmm.model import GeneralizedLinearMixedModel, glmer, glmer_nb
 from .lm import LinearModel, lm
 from .model import LinearMixedModel, lmer
 from .tidiers import augment, glance, tidy
@@ -16,8 +17,8 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = sorted([
-    "Gamma", "LinearMixedModel", "LinearModel", "anova", "binomial", "gaussian", "negative_binomial",
-    "poisson", "augment", "glance", "list_datasets", "lm", "lmer",
+    "Gamma", "GeneralizedLinearMixedModel", "LinearMixedModel", "LinearModel", "anova", "binomial", "gaussian", "negative_binomial",
+    "poisson", "augment", "glance", "glmer", "glmer_nb", "list_datasets", "lm", "lmer",
     "load_dataset", "tidy", *_LAZY,
 ])
 
