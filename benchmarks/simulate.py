@@ -89,3 +89,17 @@ def slopes(n: int, ngroups: int = 100_000, seed: int = 7) -> pd.DataFrame:
     b = rng.multivariate_normal([0.0, 0.0], cov, ngroups)
     y = 1.0 + 0.5 * x + b[g, 0] + b[g, 1] * x + rng.normal(0.0, 1.0, n)
     return pd.DataFrame({"g": g, "x": x, "y": y})
+
+
+def binary(n: int = 1_000_000, ngroups: int = 10_000, seed: int = 20241202) -> pd.DataFrame:
+    """A binary response with one random intercept: ``y ~ x + (1 | g)``, logit link.
+
+    Groups of unequal size (at least 20 rows), intercept sd 1, fixed effects -0.5 and 0.8.
+    """
+    rng = np.random.default_rng(seed)
+    sizes = _group_sizes(rng, n, ngroups, minimum=20, spread=0.5)
+    g = np.repeat(np.arange(ngroups), sizes)
+    x = rng.normal(0.0, 1.0, n)
+    eta = -0.5 + 0.8 * x + rng.normal(0.0, 1.0, ngroups)[g]
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.int64)
+    return pd.DataFrame({"g": np.char.add("G", g.astype(str)), "x": x, "y": y})

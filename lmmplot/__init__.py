@@ -1,26 +1,25 @@
 """lmmplot: lme4's linear mixed models in Python, with broom.mixed's tidiers and plotnine figures."""
+import sys
+import types
 from importlib import import_module
 
-from .anova import anova
-from .datasets import list_datasets, load_dataset
-from .glmm.family import Gamma, binomial, gaussian, negative_binomial, poisson
-from .glmm.model import GeneralizedLinearMixedModel, glmer, glmer_nb
-from .lm import LinearModel, lm
-from .model import LinearMixedModel, lmer
-from .tidiers import augment, glance, tidy
-
-# Names loaded on first use (PEP 562): figures import plotnine only when one is asked for.
+# Every public name is loaded on first use (PEP 562), so that `import lmmplot` stays well under
+# a second: pandas, scipy, formulaic, numba and plotnine are imported by the first call that needs them.
 # public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
+    "LinearMixedModel": ".model", "lmer": ".model",
+    "LinearModel": ".lm", "lm": ".lm",
+    "anova": ".anova",
+    "list_datasets": ".datasets", "load_dataset": ".datasets",
+    "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
+    "Gamma": ".glmm.family", "binomial": ".glmm.family", "gaussian": ".glmm.family",
+    "negative_binomial": ".glmm.family", "poisson": ".glmm.family",
+    "GeneralizedLinearMixedModel": ".glmm.model", "glmer": ".glmm.model", "glmer_nb": ".glmm.model",
     "plot_coef": ".plotting.coef",
     "plot_ranef": ".plotting.ranef",
 }
 
-__all__ = sorted([
-    "Gamma", "GeneralizedLinearMixedModel", "LinearMixedModel", "LinearModel", "anova", "binomial", "gaussian", "negative_binomial",
-    "poisson", "augment", "glance", "glmer", "glmer_nb", "list_datasets", "lm", "lmer",
-    "load_dataset", "tidy", *_LAZY,
-])
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
@@ -33,3 +32,15 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The package's type: importing a submodule never hides the public name it shares
+    (``lmmplot.lm`` and ``lmmplot.anova`` are the functions, not their modules)."""
+
+    def __setattr__(self, name, value):
+        if not (name in _LAZY and isinstance(value, types.ModuleType)):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

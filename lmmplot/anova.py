@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
-from scipy import stats
 
+from .distributions import chi2_sf, f_sf
 from .errors import ArgumentTypeError, DataError, FormulaError, MLRefitWarning
 from .display import SIGNIF_LEGEND
 from .names import coef_name
@@ -288,7 +288,7 @@ def _f_test_function(model, ddf: str):
 
 def _f_row(F: float, F_unscaled: float, q: int, den: float, sigma2: float) -> list[float]:
     mean_sq = F_unscaled * sigma2
-    return [mean_sq * q, mean_sq, float(q), den, F, float(stats.f.sf(F, q, den))]
+    return [mean_sq * q, mean_sq, float(q), den, F, float(f_sf(F, q, den))]
 
 
 # ----------------------------------------------------------------------- likelihood-ratio tests
@@ -349,7 +349,7 @@ def _likelihood_ratio_table(models, refit: bool = True, names=None) -> AnovaTabl
     chisq = np.r_[np.nan, 2 * np.maximum(0.0, np.diff(loglik))]
     df = np.r_[np.nan, np.diff(npar)]
     with np.errstate(invalid="ignore"):
-        p = np.where(df == 0, np.nan, stats.chi2.sf(chisq, np.where(df == 0, 1, df)))
+        p = np.where(df == 0, np.nan, chi2_sf(chisq, np.where(df == 0, 1, df)))
     table = AnovaTable(
         {
             "npar": npar,

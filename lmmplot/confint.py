@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.optimize
-from scipy import stats
 
+from .distributions import norm_ppf
 from . import names as naming
 from .errors import ArgumentTypeError, ConvergenceWarning, DataError
 from .linalg import BlockedSystem
@@ -83,7 +83,7 @@ def confint(model, parm=None, level: float = 0.95, method: str = "profile", nsim
     if method == "Wald":
         bounds = wald_intervals(model, table, probs)
     elif method == "profile":
-        bounds = profile_intervals(model, table, which, stats.norm.ppf(probs))
+        bounds = profile_intervals(model, table, which, norm_ppf(probs))
     else:
         bounds = bootstrap_intervals(model, table, probs, nsim, seed, progress)
     return table.frame(bounds[which], which, percent_labels(probs), names)
@@ -109,11 +109,13 @@ class ParameterTable:
                 broom_names.append(naming.sd_name(term.columns[r]) if r == c
                                    else naming.cor_name(term.columns[c], term.columns[r]))
                 groups.append(group)
-        kinds.append("sigma")
-        broom_names.append(naming.RESIDUAL_SD)
-        groups.append(naming.RESIDUAL_GROUP)
+        scaled = has_scale(model)
+        if scaled:
+            kinds.append("sigma")
+            broom_names.append(naming.RESIDUAL_SD)
+            groups.append(naming.RESIDUAL_GROUP)
         n_varpar = len(kinds)
-        lme4_names = [f".sig{k + 1:02d}" for k in range(n_varpar - 1)] + [".sigma"]
+        lme4_names = [f".sig{k + 1:02d}" for k in range(n_varpar - scaled)] + [".sigma"] * scaled
         for name in model.coef_names:
             lme4_names.append(name)
             broom_names.append(name)
@@ -175,8 +177,16 @@ def percent_labels(probs: np.ndarray, digits: int = 3) -> list[str]:
     return [f"{value:.{decimals}f} %" for value in pct]
 
 
+def has_scale(model) -> bool:
+    """Whether the model has a residual scale σ among its parameters: every lmer fit, and
+    the GLMMs whose family has a dispersion (gaussian, Gamma)."""
+    family = getattr(model, "family", None)
+    return family is None or family.has_dispersion
+
+
 def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
-    """The variance parameters on lme4's sd/cor scale: per term sds and correlations, then σ."""
+    """The variance parameters on lme4's sd/cor scale: per term sds and correlations, then σ
+    (for models with a scale)."""
     out = []
     for term, sl in zip(model.terms, model.system.theta_slices):
         T = term.factor(theta[sl])
@@ -187,7 +197,8 @@ def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
         cor[~np.isfinite(cor)] = 0.0  # a correlation with a zero sd: 0, as lme4's cov2sdcor
         r, c = term.tril
         out.append(np.where(r == c, sd[r], cor[r, c]))
-    out.append([sigma])
+    if has_scale(model):
+        out.append([sigma])
     return np.concatenate(out)
 
 
@@ -230,7 +241,7 @@ def wald_intervals(model, table: ParameterTable, probs: np.ndarray) -> np.ndarra
     """β ± z·se with vcov(β) of the fit; NaN for the variance parameters (as lme4)."""
     out = np.full((len(table.kind), 2), np.nan)
     se = np.sqrt(np.diag(model.vcov().to_numpy()))
-    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * stats.norm.ppf(probs)[None, :]
+    out[table.n_varpar:] = model.beta[:, None] + se[:, None] * norm_ppf(probs)[None, :]
     return out
 
 
@@ -428,14 +439,21 @@ def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: i
     return out
 
 
-def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
-    """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
+def simulate_linear_predictor(model, rng: np.random.Generator) -> np.ndarray:
+    """Xβ + offset + Zb* with new random effects b* ~ N(0, σ²ΛΛᵀ) (lme4's simulate, re.form=NA)."""
     sigma = model.sigma
     y = model.fixed_part().copy()
     for term, sl in zip(model.terms, model.system.theta_slices):
         T = term.factor(model.theta[sl])
         b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
         y += np.einsum("ij,ij->i", term.rows, b[term.codes])
+    return y
+
+
+def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
+    """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
+    sigma = model.sigma
+    y = simulate_linear_predictor(model, rng)
     noise = sigma * rng.standard_normal(model.nobs)
     if model.prior_weights is not None:
         noise /= np.sqrt(model.prior_weights)
@@ -445,14 +463,17 @@ def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
     """nsim × parameters: sds, correlations, σ and β of each refit (NaN where a refit failed)."""
     rng = np.random.default_rng(seed)
-    n_par = model.theta.size + 1 + model.n_fixed
+    draw, refit = simulate_response, response_refit
+    if getattr(model, "family", None) is not None:
+        from .glmm.simulate import refit_response as refit, simulate_response as draw
+    n_par = model.theta.size + has_scale(model) + len(model.beta)
     samples = np.full((nsim, n_par), np.nan)
     counter = None
     started = time.perf_counter()
     for i in range(nsim):
-        y = simulate_response(model, rng)
+        y = draw(model, rng)
         try:
-            fit = response_refit(model, y)
+            fit = refit(model, y)
             samples[i] = np.concatenate([varpar_vector(fit, fit.theta, fit.sigma), fit.beta])
         except DataError:
             pass
@@ -513,6 +534,6 @@ def percentile_interval(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
         elif k >= R:
             out[i] = t[-1]
         else:
-            q, q_lo, q_hi = stats.norm.ppf([p, k / (R + 1), (k + 1) / (R + 1)])
+            q, q_lo, q_hi = norm_ppf([p, k / (R + 1), (k + 1) / (R + 1)])
             out[i] = t[k - 1] + (q - q_lo) / (q_hi - q_lo) * (t[k] - t[k - 1])
     return out

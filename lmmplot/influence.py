@@ -7,11 +7,13 @@ import scipy.linalg
 _CHUNK = 4096
 
 
-def hat_values(model) -> np.ndarray:
+def hat_values(model, weights: np.ndarray | None = None) -> np.ndarray:
     """Diagonal of the hat matrix [ZΛ X] M⁻¹ [ZΛ X]ᵀ, M the penalized cross-product.
 
     Worked through the blocked factor, a chunk of rows at a time, so that no n × q
     matrix is ever formed. With prior weights the rows are √w-scaled, so hᵢ scales by wᵢ.
+    ``weights`` overrides the system's row weights in that scaling: a GLMM's factor is that
+    of its final IRLS weights, and lme4's hatvalues() scales its rows by the prior weights.
     """
     s, f = model.system, model.factor
     first, qr, p = s.first, s.q_rest, s.p
@@ -38,7 +40,8 @@ def hat_values(model) -> np.ndarray:
         v = np.einsum("imb,ib->im", K[codes], first.rows[rows])
         w2 = scipy.linalg.solve_triangular(L2, (a2 - v).T, lower=True, check_finite=False)
         out[rows] = np.einsum("ia,ia->i", w1, w1) + np.einsum("mi,mi->i", w2, w2)
-    return out if s.w is None else out * s.w
+    scale = s.w if weights is None else weights
+    return out if scale is None else out * scale
 
 
 def cooks_distance(model, hat: np.ndarray | None = None) -> np.ndarray:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.linalg
-from scipy import stats
 
+from .distributions import f_sf, t_sf
 from .formula import parse_formula, quote_dotted_names
 from .frame import as_pandas, complete_rows, fixed_design
 
@@ -93,7 +93,7 @@ class LinearModel:
         se = np.sqrt(np.diag(self.vcov().to_numpy()))
         t = self.beta / se
         return pd.DataFrame({"term": self.coef_names, "estimate": self.beta, "std.error": se,
-                             "statistic": t, "p.value": 2 * stats.t.sf(np.abs(t), self.df_residual)})
+                             "statistic": t, "p.value": 2 * t_sf(np.abs(t), self.df_residual)})
 
     def f_test(self) -> tuple[float, int, float]:
         """The overall F statistic, its numerator df and p-value (R's summary(lm))."""
@@ -104,7 +104,7 @@ class LinearModel:
         if df1 == 0:
             return np.nan, 0, np.nan
         F = (tss - rss) / df1 / (rss / self.df_residual)
-        return float(F), df1, float(stats.f.sf(F, df1, self.df_residual))
+        return float(F), df1, float(f_sf(F, df1, self.df_residual))
 
     def r_squared(self) -> tuple[float, float]:
         """R² and adjusted R² (uncentred without an intercept, as R)."""

@@ -8,8 +8,8 @@ from functools import singledispatch, wraps
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .distributions import norm_ppf, t_ppf, t_sf
 from .errors import ArgumentTypeError
 from .frame import as_pandas
 from .influence import cooks_distance, hat_values
@@ -89,13 +89,20 @@ def _tidy_lmer(model: LinearMixedModel, effects=("ran_pars", "fixed"), scales=No
     ddf_method : "Satterthwaite" or "Kenward-Roger"
         Denominator df of the fixed effects' t tests.
     """
+    return tidy_frame(model, effects, lambda: _fixed(model, ddf_method, conf_int, conf_level),
+                      scales, conf_int, conf_level)
+
+
+def tidy_frame(model, effects, fixed, scales, conf_int: bool, conf_level: float) -> pd.DataFrame:
+    """broom.mixed's tidy frame: ``fixed()`` makes the fixed-effect rows (t or z tests), the
+    random-effect rows come from the model's VarCorr(), ranef() and coef()."""
     effects = [effects] if isinstance(effects, str) else list(effects)
     for e in effects:
         if e not in _EFFECTS:
             raise ArgumentTypeError(f"effects must be among {_EFFECTS}, not {e!r}")
     parts = []
     if "fixed" in effects:
-        parts.append(_fixed(model, ddf_method, conf_int, conf_level))
+        parts.append(fixed())
     if "ran_pars" in effects:
         parts.append(_ran_pars(model, scales or "sdcor", conf_int))
     if "ran_vals" in effects:
@@ -130,7 +137,7 @@ def fixed_effects_table(model, ddf_method: str = "Satterthwaite") -> pd.DataFram
     t = est / se
     return pd.DataFrame(
         {"term": model.coef_names, "estimate": est, "std.error": se, "df": df,
-         "statistic": t, "p.value": 2 * stats.t.sf(np.abs(t), df)}
+         "statistic": t, "p.value": 2 * t_sf(np.abs(t), df)}
     )
 
 
@@ -140,7 +147,7 @@ def _fixed(model, ddf_method, conf_int, conf_level) -> pd.DataFrame:
                         "estimate": tab["estimate"], "std.error": tab["std.error"],
                         "statistic": tab["statistic"], "df": tab["df"], "p.value": tab["p.value"]})
     if conf_int:
-        q = stats.t.ppf(0.5 + conf_level / 2, tab["df"])
+        q = t_ppf(0.5 + conf_level / 2, tab["df"])
         out["conf.low"] = tab["estimate"] - q * tab["std.error"]
         out["conf.high"] = tab["estimate"] + q * tab["std.error"]
     return out
@@ -165,7 +172,7 @@ def _ran_vals(model, conf_int, conf_level) -> pd.DataFrame:
                 "term": term, "estimate": re[term].to_numpy(), "std.error": sd[term].to_numpy()}))
     out = pd.concat(frames, ignore_index=True)
     if conf_int:
-        z = stats.norm.ppf(0.5 + conf_level / 2)
+        z = norm_ppf(0.5 + conf_level / 2)
         out["conf.low"] = out["estimate"] - z * out["std.error"]
         out["conf.high"] = out["estimate"] + z * out["std.error"]
     return out
@@ -243,7 +250,7 @@ def _tidy_lm(model: LinearModel, conf_int: bool = False, conf_level: float = 0.9
     """broom's tidy.lm: term, estimate, std.error, statistic, p.value (+ conf.low, conf.high)."""
     out = model.coef_table()
     if conf_int:
-        q = stats.t.ppf(0.5 + conf_level / 2, model.df_residual)
+        q = t_ppf(0.5 + conf_level / 2, model.df_residual)
         out["conf.low"] = out["estimate"] - q * out["std.error"]
         out["conf.high"] = out["estimate"] + q * out["std.error"]
     return out

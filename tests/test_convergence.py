@@ -41,6 +41,6 @@ def test_singular_fit_warns_and_says_so():
 
 def test_variance_at_zero_is_exactly_zero():
     dyestuff2 = lp.lmer("Yield ~ 1 + (1|Batch)", __import__("pandas").read_csv(
-        __import__("conftest").FIXTURES / "heldout" / "data" / "dyestuff2.csv"))
+        __import__("pathlib").Path(__file__).parent / "fixtures" / "heldout" / "data" / "dyestuff2.csv"))
     assert dyestuff2.theta[0] == 0.0
     assert lp.tidy(dyestuff2, effects="ran_pars")["estimate"].iloc[0] == 0.0

@@ -121,3 +121,24 @@ def test_bad_responses_are_named():
         lp.poisson().initialize(np.array(["a", "b"]), name="count")
     with pytest.warns(LmmplotWarning, match="non-integer #successes"):
         lp.binomial().initialize(np.array([0.5, 1.0]))
+
+
+@pytest.mark.parametrize("family, mu, weights, variance", [
+    (lp.binomial(), 0.3, 5, 0.3 * 0.7 / 5),
+    (lp.poisson(), 4.0, 1, 4.0),
+    (lp.negative_binomial(2.5), 4.0, 1, 4.0 + 16 / 2.5),
+    (lp.Gamma(), 3.0, 2, 9.0 * 0.5 / 2),  # dispersion 0.5
+    (lp.gaussian(), 3.0, 2, 0.5 / 2),
+])
+def test_simulated_responses_have_the_family_moments(family, mu, weights, variance):
+    rng = np.random.default_rng(1)
+    n = 200_000
+    y = family.simulate(np.full(n, mu), np.full(n, weights), rng, dispersion=0.5)
+    se_mean = np.sqrt(variance / n)
+    assert abs(y.mean() - mu) < 5 * se_mean
+    assert y.var() == pytest.approx(variance, rel=0.03)
+
+
+def test_binomial_simulation_needs_integer_weights():
+    with pytest.raises(DataError, match="non-integer prior weights"):
+        lp.binomial().simulate(np.array([0.5]), np.array([2.5]), np.random.default_rng(0))

@@ -1,11 +1,13 @@
 """lp.lm: R's lm with broom's tidy, augment and glance."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lmmplot as lp
-from conftest import FIXTURES
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,14 @@
 """broom.mixed's tidy, augment and glance: the same columns, in the same order, with the same values."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import lmmplot as lp
-from conftest import FIXTURES
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")

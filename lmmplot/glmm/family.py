@@ -252,6 +252,18 @@ class binomial(Family):
         raise DataError(f"for the binomial family the response {name!r} must be a vector of 0 and 1's "
                         f"or a 2 column matrix where col 1 is no. successes and col 2 is no. failures")
 
+    def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:
+        """R's ``binomial()$simulate``: successes out of the (integer) weights, as proportions."""
+        w = _integer_weights(weights, self.family)
+        return rng.binomial(w.astype(np.int64), np.asarray(mu, dtype=float)) / np.where(w == 0, 1, w)
+
+
+def _integer_weights(weights, family: str) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if np.any(w % 1 != 0):
+        raise DataError(f"cannot simulate from non-integer prior weights ({family} family)")
+    return w
+
 
 class poisson(Family):
     """R's ``poisson(link = "log")``."""
@@ -280,6 +292,10 @@ class poisson(Family):
             raise DataError(f"negative values not allowed for the Poisson family: the response "
                             f"{name!r} has {int(np.sum(y < 0))} negative value(s)")
         return y, w, y + 0.1
+
+    def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:
+        """R's ``poisson()$simulate``: Poisson counts with means ``mu``."""
+        return rng.poisson(np.asarray(mu, dtype=float)).astype(float)
 
 
 class Gamma(Family):
@@ -313,6 +329,11 @@ class Gamma(Family):
                             f"{name!r} has {int(np.sum(y <= 0))} such value(s)")
         return y, w, y.copy()
 
+    def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:
+        """Gamma responses with means ``mu`` and shape ``weights / dispersion``."""
+        shape = np.asarray(weights, dtype=float) / dispersion
+        return rng.gamma(shape, np.asarray(mu, dtype=float) / shape)
+
 
 class gaussian(Family):
     """R's ``gaussian(link = "identity")``."""
@@ -344,6 +365,11 @@ class gaussian(Family):
             raise DataError(f"cannot find valid starting values for the {self.link} link: the "
                             f"response {name!r} has values outside its domain")
         return y, w, y.copy()
+
+    def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:
+        """R's ``gaussian()$simulate``: normal responses, variance ``dispersion / weights``."""
+        sd = np.sqrt(dispersion / np.asarray(weights, dtype=float))
+        return np.asarray(mu, dtype=float) + sd * rng.standard_normal(np.shape(mu))
 
 
 class negative_binomial(Family):
@@ -395,6 +421,11 @@ class negative_binomial(Family):
             raise DataError(f"negative values not allowed for the negative binomial family: the "
                             f"response {name!r} has {int(np.sum(y < 0))} negative value(s)")
         return y, w, y + (y == 0) / 6
+
+    def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:
+        """MASS's ``rnegbin(mu, theta)``: negative binomial counts with means ``mu``."""
+        mu = np.asarray(mu, dtype=float)
+        return rng.negative_binomial(self.theta, self.theta / (self.theta + mu)).astype(float)
 
 
 _BY_NAME = {"binomial": binomial, "poisson": poisson, "Gamma": Gamma, "gaussian": gaussian}
