@@ -257,6 +257,7 @@ class LinearMixedModel(MixedModel):
         self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y - self.offset, self.prior_weights)
         self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
         self.messages: list[str] = []
+        self.conv_code: list[int] = []  # lme4's optinfo$conv$lme4$code
         self.optim = None
         self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
 
@@ -272,13 +273,10 @@ class LinearMixedModel(MixedModel):
             self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale(),
                                         second_start=self.system.cheap)
             self._set_theta(self.optim.theta)
-            if self.isSingular():
-                self.messages = [SINGULAR_MESSAGE]
-            else:
-                grad, hess = self.optim.grad, self.optim.hess
-                if grad is None:
-                    grad, hess = deriv12(self.objective, self.theta)
-                self.messages = _convergence_messages(grad, hess)
+            grad, hess = self.optim.grad, self.optim.hess
+            if grad is None and not self.isSingular():
+                grad, hess = deriv12(self.objective, self.theta)
+            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
         for msg in self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
@@ -455,22 +453,65 @@ def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.nda
     return out
 
 
-def _convergence_messages(grad: np.ndarray, hess: np.ndarray) -> list[str]:
-    """lme4's checks of an interior optimum: the scaled gradient, then the Hessian's sign."""
-    msgs = []
+def check_convergence(theta: np.ndarray, lower: np.ndarray, grad: np.ndarray | None,
+                      hess: np.ndarray | None, tol: float = 0.002, hess_tol: float = 1e-6,
+                      singular_tol: float = 1e-4) -> tuple[list[int], list[str]]:
+    """lme4's ``checkConv`` with ``lmerControl()``'s tolerances: its codes and messages.
+
+    A singular fit (a bounded θ below ``singular_tol``) says so and is not checked further.
+    Otherwise the gradient scaled by the Cholesky factor of the Hessian (R⁻¹g where RᵀR = H, as
+    ``solve(chol(H), g)``), or the raw gradient where that is smaller, must stay within
+    ``tol``; then :func:`check_hessian`. As in lme4, the message names component 1.
+    """
+    if np.any(np.asarray(theta)[np.asarray(lower) == 0] < singular_tol):
+        return [], [SINGULAR_MESSAGE]
+    if grad is None:
+        return [], []
+    grad, hess = np.asarray(grad, float), np.asarray(hess, float)
+    if np.isnan(grad).any():
+        return [-5], ["Gradient contains NAs"]
+    codes, msgs = [], []
     try:
-        scaled = scipy.linalg.cho_solve((np.linalg.cholesky(hess), True), grad)
-        worst = np.minimum(np.abs(scaled), np.abs(grad))
+        scaled = scipy.linalg.solve_triangular(np.linalg.cholesky(hess).T, grad, lower=False)
     except np.linalg.LinAlgError:
-        msgs.append("unable to evaluate scaled gradient")
-        worst = np.abs(grad)
-    if worst.size and worst.max() > 0.002:
-        k = int(worst.argmax())
-        msgs.append(f"Model failed to converge with max|grad| = {worst[k]:.6g} (tol = 0.002, component {k + 1})")
-    neg = int((np.linalg.eigvalsh(hess) < -1e-6).sum()) if hess.size else 0
-    if neg:
-        msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
-    return msgs
+        scaled = np.full_like(grad, np.nan)
+    if np.isnan(scaled).any():
+        codes, msgs = [-1], ["unable to evaluate scaled gradient"]
+    elif grad.size and (worst := np.minimum(np.abs(scaled), np.abs(grad)).max()) > tol:
+        # lme4 takes which.max of the maximum itself, so its message always says component 1
+        codes, msgs = [-1], [f"Model failed to converge with max|grad| = {worst:g} (tol = {tol:g}, component 1)"]
+    hess_codes, hess_msgs = check_hessian(hess, hess_tol)
+    if any(c != 0 for c in hess_codes):
+        codes, msgs = hess_codes, msgs + hess_msgs
+    return codes, msgs
+
+
+def check_hessian(hess: np.ndarray, tol: float = 1e-6, kind: str = "") -> tuple[list[int], list[str]]:
+    """lme4's ``checkHess``: negative, zero or badly spread eigenvalues, in lme4's words."""
+    if not np.all(np.isfinite(hess)):
+        return [-6], ["Problem with Hessian check (infinite or missing values?)"]
+    if hess.size == 0:
+        return [0], []
+    evd = np.linalg.eigvalsh(hess)
+    negative = int((evd < -tol).sum())
+    if negative:
+        return [-3], [" ".join(["Model failed to converge:", "degenerate", kind,
+                                f"Hessian with {negative} negative eigenvalues"])]
+    try:
+        np.linalg.cholesky(hess)
+        factors = True
+    except np.linalg.LinAlgError:
+        factors = False
+    if (np.abs(evd) < tol).any() or not factors:
+        return [-4], [" ".join([kind, "Hessian is numerically singular: parameters are not uniquely determined"])]
+    codes, msgs = [], []
+    if evd.max() * tol > 1:
+        codes.append(2)
+        msgs.append("Model is nearly unidentifiable: very large eigenvalue\n - Rescale variables?")
+    if evd.min() / evd.max() < tol:
+        codes.append(3)
+        msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
+    return codes or [0], msgs
 
 
 def lmer(formula: str, data, REML: bool = True, weights=None, offset=None) -> LinearMixedModel:

@@ -21,7 +21,7 @@ from ..errors import ArgumentTypeError, ConvergenceWarning, DataError
 from ..formula import _split_top, formulaic_formula, parse_formula, quote_dotted_names
 from ..frame import _materialize, as_pandas
 from ..linalg import BlockedSystem, single_threaded_blas
-from ..model import SINGULAR_MESSAGE, MixedModel, _convergence_messages
+from ..model import MixedModel, check_convergence
 from ..numderiv import deriv12
 from ..optimize import minimize_theta
 from .family import negative_binomial, poisson, resolve
@@ -88,6 +88,7 @@ class GeneralizedLinearMixedModel(MixedModel):
         self.system = BlockedSystem(self.terms, self.fixed.X, np.zeros(len(self.frame)))
         self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
         self.messages: list[str] = []
+        self.conv_code: list[int] = []
         self.modes: Modes | None = None
 
     def _initialize(self) -> None:
@@ -146,17 +147,21 @@ class GeneralizedLinearMixedModel(MixedModel):
             else:
                 self.deviance_at(start)
                 self._eta_stage1 = self.modes.eta
+            lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
+            self.hessian_grad = self.hessian = None
             if self.nAGQ > 0:
-                lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
                 scale = np.concatenate([theta_scale, self._beta_scale(start)])
                 self.optim = minimize_theta(self.deviance_at, start, lower, scale, second_start=False)
                 par = self.optim.theta
-                self.hessian_grad, self.hessian = self._derivatives(par)
+                if not self._singular(par[:nt]):  # lme4 takes no derivatives at a singular fit
+                    self.hessian_grad, self.hessian = self._derivatives(par)
             else:
                 par = start
-                self.hessian = None
             self._set_estimates(par)
-        self.messages = self._check()
+        if self.nAGQ > 0:
+            self.conv_code, self.messages = check_convergence(par, lower, self.hessian_grad, self.hessian)
+        else:  # lme4 checks the first stage's θ alone
+            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, None, None)
         for msg in self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
@@ -192,12 +197,8 @@ class GeneralizedLinearMixedModel(MixedModel):
         self.factor = self.modes.factor
         self._forget()
 
-    def _check(self) -> list[str]:
-        if self.isSingular():
-            return [SINGULAR_MESSAGE]
-        if self.hessian is None:
-            return []
-        return _convergence_messages(self.hessian_grad, self.hessian)
+    def _singular(self, theta: np.ndarray, tol: float = 1e-4) -> bool:
+        return bool(np.any(theta[self.theta_lower == 0] < tol))
 
     # ------------------------------------------------------------------ estimates
     @property
