@@ -23,7 +23,7 @@ from ..frame import _materialize, as_pandas
 from ..linalg import BlockedSystem, single_threaded_blas
 from ..model import MixedModel, check_convergence
 from ..numderiv import deriv12
-from ..optimize import minimize_theta
+from ..optimize import bobyqa, minimize_theta
 from .family import negative_binomial, poisson, resolve
 from .pirls import Modes, Pirls, QuadratureRule
 
@@ -131,8 +131,9 @@ class GeneralizedLinearMixedModel(MixedModel):
     def fit(self, start: np.ndarray | None = None, checks: bool = True) -> "GeneralizedLinearMixedModel":
         """lme4's two stages, then its convergence checks; warns as lme4 does.
 
-        ``start`` (θ then β) skips the first stage and starts the second there; without
-        ``checks`` no derivatives are taken (glmer_nb's inner fits): call :meth:`check` later.
+        ``start`` (θ then β) skips the first stage and starts the second there. Without
+        ``checks`` (glmer_nb's inner fits) the second stage is one BOBYQA run, with no
+        Newton confirmation, restarts or derivatives: call :meth:`fit` with checks to finish.
         """
         self._rule = QuadratureRule.of_order(self.nAGQ) if self.nAGQ > 1 else None
         theta_scale = self._theta_scale()
@@ -151,8 +152,13 @@ class GeneralizedLinearMixedModel(MixedModel):
             if self.nAGQ > 0:
                 lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
                 scale = np.concatenate([theta_scale, self._beta_scale(start)])
-                self.optim = minimize_theta(self.deviance_at, start, lower, scale, second_start=False)
-                par = self.optim.theta
+                if checks:
+                    self.optim = minimize_theta(self.deviance_at, start, lower, scale, second_start=False)
+                    par = self.optim.theta
+                else:
+                    phi, _ = bobyqa(lambda x, grad: self.deviance_at(x * scale), start / scale, lower / scale,
+                                    step=0.1, ftol_rel=1e-10)
+                    par = phi * scale
             else:
                 par = start
             self._set_estimates(par)
@@ -394,27 +400,25 @@ def glmer_nb(formula: str, data, nAGQ: int = 1, weights=None, offset=None, link:
     with single_threaded_blas():
         base = GeneralizedLinearMixedModel(formula, data, family=poisson(link=link), nAGQ=nAGQ,
                                            weights=weights, offset=offset)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            base.fit()
+        base.fit(checks=False)
         th0 = theta_ml(base.y, base.fitted(), base._user_weights)
         fits: dict[float, GeneralizedLinearMixedModel] = {}
         last = [np.concatenate([base.theta, base.beta])]
 
         def deviance(log_theta: float) -> float:
             m = base.with_family(negative_binomial(np.exp(log_theta), link=link))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                m.fit(start=last[0], checks=False)
+            m.fit(start=last[0], checks=False)
             last[0] = np.concatenate([m.theta, m.beta])
             fits[log_theta] = m
             return m.objective_value
 
         lo, hi = np.log(th0) - 3, np.log(th0) + 3
-        optimize.minimize_scalar(deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+        optimize.minimize_scalar(deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
         best = min(fits, key=lambda k: fits[k].objective_value)
         m = fits[best]
-        m.check()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m.fit(start=np.concatenate([m.theta, m.beta]))  # polished and checked at the best θ
     for msg in m.messages:
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return m
