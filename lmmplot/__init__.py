@@ -14,6 +14,7 @@ _LAZY: dict[str, str] = {
     "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
     "Gamma": ".glmm.family", "binomial": ".glmm.family", "gaussian": ".glmm.family",
     "negative_binomial": ".glmm.family", "poisson": ".glmm.family",
+    "GeneralizedLinearMixedModel": ".glmm.model", "glmer": ".glmm.model", "glmer_nb": ".glmm.model",
     "plot_coef": ".plotting.coef",
     "plot_ranef": ".plotting.ranef",
 }

@@ -22,6 +22,7 @@ from .distributions import chi2_sf, f_sf
 from .errors import ArgumentTypeError, DataError, FormulaError, MLRefitWarning
 from .display import SIGNIF_LEGEND
 from .names import coef_name
+from .rformat import format_num, format_pval, r_round, zapsmall
 
 ANOVA_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 LRT_COLUMNS = ["npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
@@ -165,12 +166,12 @@ def _type3(model, X: np.ndarray, terms: list[FixedTerm], intercept: bool) -> dic
             UserWarning,
             stacklevel=5,
         )
-    L = _zapsmall(np.linalg.lstsq(X, cells, rcond=None)[0].T)  # cells × p
+    L = _zap(np.linalg.lstsq(X, cells, rcond=None)[0].T)  # cells × p
     for term in sorted(terms, key=lambda t: -t.degree):
         containers = [j for o in terms if term.contained_in(o) for j in o.columns]
         if containers:
             A, Y = L[:, containers], L[:, list(term.columns)]
-            L[:, list(term.columns)] = _zapsmall(Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0])
+            L[:, list(term.columns)] = _zap(Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0])
     L = L[_matching_cells(X, blocks, terms, intercept)]
     out = {}
     for term in terms:
@@ -205,13 +206,9 @@ def _matching_cells(X, blocks, terms, intercept) -> list[int]:
     return out
 
 
-def _zapsmall(x: np.ndarray, digits: int = 7) -> np.ndarray:
-    """R's zapsmall: round to ``digits`` significant digits of the largest entry."""
-    finite = np.abs(x[np.isfinite(x)])
-    mx = finite.max() if finite.size else 0.0
-    if mx <= 0:
-        return np.round(x, digits)
-    return np.round(x, max(0, int(np.floor(digits - np.log10(mx) + 0.5))))
+def _zap(M: np.ndarray, digits: int = 7) -> np.ndarray:
+    """R's zapsmall of a matrix (as lmerTest applies it to contrast matrices)."""
+    return np.array(zapsmall(M.ravel(), digits)).reshape(M.shape)
 
 
 def _check_type(type) -> int:
@@ -400,9 +397,9 @@ def format_anova(table: pd.DataFrame, digits: int = 5) -> str:
         if has_p and j == len(names) - 1:
             cells = _format_pvalues(x, max(1, min(5, digits - 1)))
         elif j in test_cols:
-            cells = _format_column(np.round(x, max(1, min(5, digits - 1))), digits)
+            cells = _format_column(np.array([r_round(v, max(1, min(5, digits - 1))) for v in x]), digits)
         else:
-            shown = x if name.endswith("Df") else _zapsmall(x, digits)
+            shown = x if name.endswith("Df") else np.array(zapsmall(x, digits))
             cells = _format_column(shown, digits)
             lost = np.isfinite(x) & (x != 0) & (np.array([_as_float(c) for c in cells]) == 0)
             for i in np.flatnonzero(lost):
@@ -442,62 +439,19 @@ def _stars(p: float) -> str:
     return " "
 
 
-def _significant(x: float, digits: int) -> tuple[int, int]:
-    """Decimal exponent and number of significant digits of x shown to ``digits`` (R's scientific)."""
-    if x == 0:
-        return 0, 1
-    kp = int(np.floor(np.log10(abs(x))))
-    mantissa = round(abs(x) / 10.0**kp * 10 ** (digits - 1))
-    if mantissa >= 10**digits:
-        kp, mantissa = kp + 1, mantissa // 10
-    nsig = digits
-    while nsig > 1 and mantissa % 10 == 0:
-        mantissa //= 10
-        nsig -= 1
-    return kp, nsig
-
-
 def _format_column(x: np.ndarray, digits: int) -> list[str]:
-    """R's ``format(x, digits=)`` for a numeric vector: a common fixed or scientific layout; NaN → ""."""
-    finite = [v for v in x if np.isfinite(v)]
-    if not finite:
-        return [""] * len(x)
-    parts = [(v < 0, *_significant(v, digits)) for v in finite]
-    rgt = max(max(0, nsig - kp - 1) for _, kp, nsig in parts)
-    left = max(neg + max(1, kp + 1) for neg, kp, _ in parts)
-    fixed_width = left + rgt + (rgt > 0)
-    mxns = max(nsig for _, _, nsig in parts)
-    exp_digits = 3 if max(abs(kp) for _, kp, _ in parts) >= 100 else 2
-    sci_width = any(neg for neg, _, _ in parts) + mxns + (mxns > 1) + 2 + exp_digits
-    if fixed_width <= sci_width:
-        cells = [f"{v:.{rgt}f}" if np.isfinite(v) else "" for v in x]
-    else:
-        cells = [f"{v:.{mxns - 1}e}" if np.isfinite(v) else "" for v in x]
-    width = max(len(c) for c in cells)
-    return [c.rjust(width) if c else c for c in cells]
+    """R's ``format(x, digits=)`` of the finite entries, blanks where ``print.anova`` shows NA."""
+    ok = np.isfinite(x)
+    cells = [""] * len(x)
+    for i, c in zip(np.flatnonzero(ok), format_num(x[ok], digits) if ok.any() else []):
+        cells[i] = c
+    return cells
 
 
-def _format_pvalues(p: np.ndarray, digits: int, eps: float = np.finfo(float).eps) -> list[str]:
-    """R's ``format.pval``: fixed notation down to 1e-4, scientific below, ``< eps`` for tiny ones."""
-    cells = [""] * len(p)
+def _format_pvalues(p: np.ndarray, digits: int) -> list[str]:
+    """R's ``format.pval`` of the finite p-values, blanks elsewhere."""
     ok = np.isfinite(p)
-    tiny = ok & (p < eps)
-    rest = ok & ~tiny
-    expo = np.floor(np.log10(np.where(p > 0, p, 1e-50)))
-    fixp = rest & ((expo >= -3) | ((expo == -4) & (digits > 1)))
-    for group in (fixp, rest & ~fixp):
-        if group.any():
-            for i, c in zip(np.flatnonzero(group), _format_column(p[group], digits)):
-                cells[i] = c.strip()
-    if tiny.any():
-        d = max(1, digits - 2)
-        sep = " " if d > 1 else ""
-        if rest.any():
-            nc = max(len(cells[i]) for i in np.flatnonzero(rest))
-            if d > 1 and d + 6 > nc:
-                d = max(1, nc - 7)
-            sep = "" if d == 1 and nc <= 6 else " "
-        text = "<" + sep + _format_column(np.array([eps]), d)[0]
-        for i in np.flatnonzero(tiny):
-            cells[i] = text
+    cells = [""] * len(p)
+    for i, c in zip(np.flatnonzero(ok), format_pval(p[ok], digits) if ok.any() else []):
+        cells[i] = c.strip()
     return cells

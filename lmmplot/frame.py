@@ -142,7 +142,7 @@ def formula_offset(parsed: ParsedFormula, data: pd.DataFrame) -> np.ndarray | No
 
 
 # R's names for what formulaic offers under others, so R formulas read as users write them
-R_FUNCTIONS = {"factor": C, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10, "log2": np.log2,
+R_FUNCTIONS = {"factor": C, "cbind": np.column_stack, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10, "log2": np.log2,
                "log1p": np.log1p, "abs": np.abs}
 
 
@@ -158,8 +158,15 @@ def _materialize(spec, data: pd.DataFrame, where: str):
         raise DataError(f"cannot build {where} from the data: {exc}") from None
 
 
-def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
-    """The response vector and the full-rank fixed-effects matrix."""
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True) -> FixedDesign:
+    """The response vector and the full-rank fixed-effects matrix.
+
+    With ``response=False`` only X is built (``y`` is then None): a GLMM reads its response
+    itself, as its family takes it (factors, logicals, ``cbind(successes, failures)``).
+    """
+    if not response:
+        rhs = _materialize(formulaic_formula(parsed.fixed), data, f"the fixed effects {parsed.fixed!r}")
+        return _full_rank_design(None, rhs)
     response = parsed.response.strip()
     if response in data.columns and not pd.api.types.is_numeric_dtype(data[response]):
         raise DataError(f"the response {response!r} must be numeric, not {data[response].dtype}")
@@ -171,8 +178,13 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
     if lhs.shape[1] != 1:
         raise DataError(f"the response {response!r} must be one numeric column")
     y = np.asarray(lhs, dtype=float).ravel()
-    X = np.asarray(rhs, dtype=float)
     _check_finite(y, [response])
+    return _full_rank_design(y, rhs)
+
+
+def _full_rank_design(y: np.ndarray | None, rhs) -> FixedDesign:
+    """X from formulaic's matrix, with the columns that earlier ones span dropped (warned)."""
+    X = np.asarray(rhs, dtype=float)
     columns = list(rhs.model_spec.column_names)
     _check_finite(X, columns)
     names = [coef_name(c) for c in columns]
@@ -184,7 +196,7 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
             f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}"
             f" ({', '.join(dropped)})",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return FixedDesign(
         y, X[:, keep], [n for n, k in zip(names, keep) if k], rhs.model_spec, keep, dropped

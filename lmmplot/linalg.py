@@ -174,7 +174,8 @@ class BlockedSystem:
         self.__dict__.pop("A21z", None)
         self.y = y
         self.w = weights
-        self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
+        with np.errstate(divide="ignore"):  # a GLMM's working weights may be 0; it never asks
+            self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
         W = np.column_stack([self.X, y])
         Ww = W if weights is None else W * weights[:, None]
         first = self.first

@@ -19,28 +19,24 @@ from .optimize import minimize_theta
 SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
 
 
-class LinearMixedModel:
-    """A linear mixed model y = Xβ + Zb + ε, b ~ N(0, σ²ΛΛᵀ), fitted by (RE)ML.
+class MixedModel:
+    """What linear and generalized mixed models share: the model frame, the random-effects
+    terms and their estimates, and the accessors lme4 names (``fixef()``, ``ranef()``,
+    ``coef()``, ``VarCorr()``, ``ngrps``, ``predict()`` on the link scale ...).
 
-    Use :func:`lmer` to make one. Accessors follow lme4: ``fixef()``, ``ranef()``,
-    ``coef()``, ``VarCorr()``, ``sigma``, ``vcov()``, ``logLik()`` ...
+    A subclass sets ``data``, ``formula``, ``system``, ``factor``, ``theta``, ``sigma`` and
+    ``_solution`` (β, u and b at θ).
     """
 
-    def __init__(self, formula: str, data, REML: bool = True, weights=None, offset=None):
-        if not isinstance(REML, (bool, np.bool_)):
-            raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
-        self.data = as_pandas(data)
-        self.formula = quote_dotted_names(parse_formula(formula), self.data.columns)
-        self.data_is_polars = not isinstance(data, pd.DataFrame)
-        self._read_frame(weights, offset)
-        self.REML = bool(REML)
-        if self.prior_weights is not None and not np.all(self.prior_weights > 0):
-            raise DataError("weights must be positive for a linear mixed model: drop the rows of weight 0")
-        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y - self.offset, self.prior_weights)
-        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
-        self.messages: list[str] = []
-        self.optim = None
-        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+    _residual_row = True  # VarCorr shows the residual sd
+    _numeric_response = True  # the frame reads y as one numeric column (a GLMM reads its own)
+
+    def _forget(self) -> None:
+        """Drop every cached quantity of the estimates (after θ or β change)."""
+        for klass in type(self).__mro__:
+            for name, attr in vars(klass).items():
+                if isinstance(attr, cached_property):
+                    self.__dict__.pop(name, None)
 
     def _read_frame(self, weights, offset) -> None:
         """The complete rows, the designs, and the prior weights and offset on them.
@@ -53,7 +49,7 @@ class LinearMixedModel:
                  if values is not None}
         frame, self.kept_rows = complete_rows(self.data, self.formula, extra)
         self.frame = frame
-        self.fixed = fixed_design(self.formula, frame)
+        self.fixed = fixed_design(self.formula, frame, response=self._numeric_response)
         self.terms = random_terms(self.formula, frame)
         self.weights_label = weights if isinstance(weights, str) else None  # for the summary's lines
         self.offset_label = offset if isinstance(offset, str) else None
@@ -88,7 +84,6 @@ class LinearMixedModel:
             total = total + row_values(self.offset_arg, new, "offset")
         return total
 
-    # ------------------------------------------------------------------ fitting
     @property
     def nobs(self) -> int:
         """Number of observations used in the fit."""
@@ -98,6 +93,175 @@ class LinearMixedModel:
     def n_fixed(self) -> int:
         return self.system.p
 
+    def _theta_scale(self) -> np.ndarray:
+        """A natural unit for each θ: 1 / the root mean square of its effect's column."""
+        out = []
+        for t in self.terms:
+            rms = np.sqrt(np.mean(t.rows**2, axis=0))
+            rms = np.where(rms > 0, rms, 1.0)
+            r, _ = t.tril
+            out.append(1.0 / rms[r])
+        return np.concatenate(out)
+
+    @cached_property
+    def term_effects(self) -> list[np.ndarray]:
+        """b per term, each nlevels × p."""
+        sol = self._solution
+        out = [sol["b1"]]
+        start = 0
+        for t in self.terms[1:]:
+            out.append(sol["b_rest"][start : start + t.q].reshape(t.nlevels, t.p))
+            start += t.q
+        return out
+
+    def fixed_part(self) -> np.ndarray:
+        """Xβ plus the offset: the population-level prediction on the fitted rows."""
+        return self.fixed.X @ self.beta + self.offset
+
+    def random_part(self) -> np.ndarray:
+        out = np.zeros(self.nobs)
+        for t, b in zip(self.terms, self.term_effects):
+            out += np.einsum("ij,ij->i", t.rows, b[t.codes])
+        return out
+
+    def fixef(self) -> pd.Series:
+        """Fixed-effects estimates, named as lme4 names them."""
+        return pd.Series(self.beta, index=self.fixed.columns, name="Estimate")
+
+    @property
+    def coef_names(self) -> list[str]:
+        return list(self.fixed.columns)
+
+    def ranef(self, condVar: bool = False) -> dict[str, pd.DataFrame]:
+        """Conditional modes per grouping factor: level × effect frames, as lme4's ranef().
+
+        With ``condVar=True`` each frame carries ``attrs["condsd"]``, the conditional sds.
+        """
+        out: dict[str, pd.DataFrame] = {}
+        sds = self._conditional_sds() if condVar else None
+        for k, (t, b) in enumerate(zip(self.terms, self.term_effects)):
+            frame = pd.DataFrame(b, index=pd.Index(t.levels, name=t.group), columns=t.columns)
+            if t.group in out:
+                frame = out[t.group].join(frame, how="outer")
+            if sds is not None:
+                sd = pd.DataFrame(sds[k], index=frame.index[: len(t.levels)], columns=t.columns)
+                prev = out[t.group].attrs.get("condsd") if t.group in out else None
+                frame.attrs["condsd"] = sd if prev is None else prev.join(sd, how="outer")
+            out[t.group] = frame
+        return out
+
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Fixed plus random effects per level, as lme4's coef()."""
+        fe = self.fixef()
+        out = {}
+        for group, re in self.ranef().items():
+            frame = pd.DataFrame({name: np.full(len(re), value) for name, value in fe.items()}, index=re.index)
+            for col in re.columns:
+                frame[col] = frame[col] + re[col] if col in frame else re[col]
+            out[group] = frame
+        return out
+
+    @property
+    def ngrps(self) -> dict[str, int]:
+        """Number of levels of each grouping factor."""
+        return {t.group: t.nlevels for t in self.terms}
+
+    @property
+    def group_names(self) -> list[str]:
+        """VarCorr's name of each term: a grouping factor used again gets ``.1``."""
+        return unique_group_names([t.group for t in self.terms])
+
+    def VarCorr(self):
+        """The estimated variances, standard deviations and correlations (lme4's VarCorr)."""
+        from .varcorr import VarCorr
+
+        return VarCorr.from_model(self, residual=self._residual_row)
+
+    def isSingular(self, tol: float = 1e-4) -> bool:
+        """True when a variance or a correlation sits on the boundary (lme4's isSingular)."""
+        bounded = self.theta_lower == 0
+        return bool(np.any(self.theta[bounded] < tol))
+
+    def predict(self, newdata=None, re_form=None, allow_new_levels: bool = False) -> np.ndarray:
+        """Predictions for ``newdata`` (the fitted rows when None).
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+        re_form : None or "~0"
+            None includes every random effect; ``"~0"`` (or ``"NA"``) gives the population
+            prediction Xβ.
+        allow_new_levels : bool
+            Let levels unseen in the fit through, with random effects of zero.
+        """
+        population = re_form is not None and str(re_form).replace(" ", "") in ("~0", "NA", "0")
+        if re_form is not None and not population:
+            raise ArgumentTypeError(f"re_form must be None or '~0', not {re_form!r}")
+        if newdata is None:
+            return self.fixed_part() if population else self.fitted()
+        new = as_pandas(newdata, "newdata")
+        pred = self.fixed.new_X(new) @ self.beta + self.new_offset(new)
+        if population:
+            return pred
+        from .frame import random_rows
+
+        for t, b in zip(self.terms, self.term_effects):
+            rows, codes = random_rows(t, new, allow_new_levels)
+            seen = codes >= 0
+            pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
+        return pred
+
+    def _conditional_sds(self) -> list[np.ndarray]:
+        """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
+        s, f = self.system, self.factor
+        qr = s.q_rest
+        sig2 = self.sigma**2
+        Minv1 = np.swapaxes(f.L11inv, 1, 2) @ f.L11inv  # M11⁻¹ per level
+        if qr:
+            Lzz = f.L22[:qr, :qr]
+            # M_r1 = Λ_rᵀ A21z (I ⊗ T1) ; K_j = M_r1[:, j] M11_j⁻¹
+            M_r1 = s.rest_by_first(f)
+            K = np.einsum("rja,jab->rjb", M_r1, Minv1).reshape(qr, -1)
+            V = scipy.linalg.solve_triangular(Lzz, K, lower=True).reshape(qr, s.l1, s.p1)
+            Minv1 = Minv1 + np.einsum("rja,rjb->jab", V, V)
+            Szinv_diag_blocks = _inverse_blocks(Lzz, [t.p for t in self.terms[1:]], [t.nlevels for t in self.terms[1:]])
+        out = []
+        T1 = f.T1
+        cov1 = T1 @ Minv1 @ T1.T
+        out.append(np.sqrt(sig2 * np.diagonal(cov1, axis1=1, axis2=2)))
+        if qr:
+            for t, blocks, th in zip(self.terms[1:], Szinv_diag_blocks, s.theta_slices[1:]):
+                T = t.factor(self.theta[th])
+                cov = T @ blocks @ T.T
+                out.append(np.sqrt(sig2 * np.diagonal(cov, axis1=1, axis2=2)))
+        return out
+
+
+class LinearMixedModel(MixedModel):
+    """A linear mixed model y = Xβ + Zb + ε, b ~ N(0, σ²ΛΛᵀ), fitted by (RE)ML.
+
+    Use :func:`lmer` to make one. Accessors follow lme4: ``fixef()``, ``ranef()``,
+    ``coef()``, ``VarCorr()``, ``sigma``, ``vcov()``, ``logLik()`` ...
+    """
+
+    def __init__(self, formula: str, data, REML: bool = True, weights=None, offset=None):
+        if not isinstance(REML, (bool, np.bool_)):
+            raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
+        self.data = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula), self.data.columns)
+        self.data_is_polars = not isinstance(data, pd.DataFrame)
+        self._read_frame(weights, offset)
+        self.REML = bool(REML)
+        if self.prior_weights is not None and not np.all(self.prior_weights > 0):
+            raise DataError("weights must be positive for a linear mixed model: drop the rows of weight 0")
+        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y - self.offset, self.prior_weights)
+        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
+        self.messages: list[str] = []
+        self.conv_code: list[int] = []  # lme4's optinfo$conv$lme4$code
+        self.optim = None
+        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+
+    # ------------------------------------------------------------------ fitting
     def objective(self, theta: np.ndarray, REML: bool | None = None) -> float:
         """The profiled deviance (ML) or REML criterion at ``theta``; a pure function of θ."""
         return self.system.criterion(np.asarray(theta, float), self.REML if REML is None else REML)
@@ -109,13 +273,10 @@ class LinearMixedModel:
             self.optim = minimize_theta(self.objective, start, self.theta_lower, self._theta_scale(),
                                         second_start=self.system.cheap)
             self._set_theta(self.optim.theta)
-            if self.isSingular():
-                self.messages = [SINGULAR_MESSAGE]
-            else:
-                grad, hess = self.optim.grad, self.optim.hess
-                if grad is None:
-                    grad, hess = deriv12(self.objective, self.theta)
-                self.messages = _convergence_messages(grad, hess)
+            grad, hess = self.optim.grad, self.optim.hess
+            if grad is None and not self.isSingular():
+                grad, hess = deriv12(self.objective, self.theta)
+            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
         for msg in self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
@@ -141,24 +302,13 @@ class LinearMixedModel:
                 start[sl] = np.sqrt(max(between, 0.01 * noise) / noise)
         return start
 
-    def _theta_scale(self) -> np.ndarray:
-        """A natural unit for each θ: 1 / the root mean square of its effect's column."""
-        out = []
-        for t in self.terms:
-            rms = np.sqrt(np.mean(t.rows**2, axis=0))
-            rms = np.where(rms > 0, rms, 1.0)
-            r, _ = t.tril
-            out.append(1.0 / rms[r])
-        return np.concatenate(out)
-
     def _set_theta(self, theta: np.ndarray) -> None:
         self.theta = np.asarray(theta, float).copy()
         self.factor = self.system.factor(self.theta)
         if not self.factor.ok:
             raise DataError("the model's cross-product matrix is not positive definite at θ")
-        for name in list(vars(type(self))):
-            if isinstance(getattr(type(self), name), cached_property):
-                self.__dict__.pop(name, None)
+        self._forget()
+
 
     # ---------------------------------------------------------- quantities at θ
     @cached_property
@@ -208,90 +358,11 @@ class LinearMixedModel:
         Rinv = scipy.linalg.solve_triangular(self.RX, np.eye(self.n_fixed), lower=False)
         return self.sigma**2 * (Rinv @ Rinv.T)
 
-    @cached_property
-    def term_effects(self) -> list[np.ndarray]:
-        """b per term, each nlevels × p."""
-        sol = self._solution
-        out = [sol["b1"]]
-        start = 0
-        for t in self.terms[1:]:
-            out.append(sol["b_rest"][start : start + t.q].reshape(t.nlevels, t.p))
-            start += t.q
-        return out
-
-    def fixed_part(self) -> np.ndarray:
-        """Xβ plus the offset: the population-level prediction on the fitted rows."""
-        return self.fixed.X @ self.beta + self.offset
-
-    def random_part(self) -> np.ndarray:
-        out = np.zeros(self.nobs)
-        for t, b in zip(self.terms, self.term_effects):
-            out += np.einsum("ij,ij->i", t.rows, b[t.codes])
-        return out
-
     # ---------------------------------------------------------------- accessors
-    def fixef(self) -> pd.Series:
-        """Fixed-effects estimates, named as lme4 names them."""
-        return pd.Series(self.beta, index=self.fixed.columns, name="Estimate")
-
     def vcov(self) -> pd.DataFrame:
         """Covariance matrix of the fixed-effects estimates."""
         names = self.fixed.columns
         return pd.DataFrame(self._vcov_array(), index=names, columns=names)
-
-    @property
-    def coef_names(self) -> list[str]:
-        return list(self.fixed.columns)
-
-    def ranef(self, condVar: bool = False) -> dict[str, pd.DataFrame]:
-        """Conditional modes per grouping factor: level × effect frames, as lme4's ranef().
-
-        With ``condVar=True`` each frame carries ``attrs["condsd"]``, the conditional sds.
-        """
-        out: dict[str, pd.DataFrame] = {}
-        sds = self._conditional_sds() if condVar else None
-        for k, (t, b) in enumerate(zip(self.terms, self.term_effects)):
-            frame = pd.DataFrame(b, index=pd.Index(t.levels, name=t.group), columns=t.columns)
-            if t.group in out:
-                frame = out[t.group].join(frame, how="outer")
-            if sds is not None:
-                sd = pd.DataFrame(sds[k], index=frame.index[: len(t.levels)], columns=t.columns)
-                prev = out[t.group].attrs.get("condsd") if t.group in out else None
-                frame.attrs["condsd"] = sd if prev is None else prev.join(sd, how="outer")
-            out[t.group] = frame
-        return out
-
-    def coef(self) -> dict[str, pd.DataFrame]:
-        """Fixed plus random effects per level, as lme4's coef()."""
-        fe = self.fixef()
-        out = {}
-        for group, re in self.ranef().items():
-            frame = pd.DataFrame({name: np.full(len(re), value) for name, value in fe.items()}, index=re.index)
-            for col in re.columns:
-                frame[col] = frame[col] + re[col] if col in frame else re[col]
-            out[group] = frame
-        return out
-
-    @property
-    def ngrps(self) -> dict[str, int]:
-        """Number of levels of each grouping factor."""
-        return {t.group: t.nlevels for t in self.terms}
-
-    @property
-    def group_names(self) -> list[str]:
-        """VarCorr's name of each term: a grouping factor used again gets ``.1``."""
-        return unique_group_names([t.group for t in self.terms])
-
-    def VarCorr(self):
-        """The estimated variances, standard deviations and correlations (lme4's VarCorr)."""
-        from .varcorr import VarCorr
-
-        return VarCorr.from_model(self)
-
-    def isSingular(self, tol: float = 1e-4) -> bool:
-        """True when a variance or a correlation sits on the boundary (lme4's isSingular)."""
-        bounded = self.theta_lower == 0
-        return bool(np.any(self.theta[bounded] < tol))
 
     @property
     def npar(self) -> int:
@@ -333,35 +404,6 @@ class LinearMixedModel:
             r = r * np.sqrt(self.prior_weights)
         return r
 
-    def predict(self, newdata=None, re_form=None, allow_new_levels: bool = False) -> np.ndarray:
-        """Predictions for ``newdata`` (the fitted rows when None).
-
-        Parameters
-        ----------
-        newdata : DataFrame, optional
-        re_form : None or "~0"
-            None includes every random effect; ``"~0"`` (or ``"NA"``) gives the population
-            prediction Xβ.
-        allow_new_levels : bool
-            Let levels unseen in the fit through, with random effects of zero.
-        """
-        population = re_form is not None and str(re_form).replace(" ", "") in ("~0", "NA", "0")
-        if re_form is not None and not population:
-            raise ArgumentTypeError(f"re_form must be None or '~0', not {re_form!r}")
-        if newdata is None:
-            return self.fixed_part() if population else self.fitted()
-        new = as_pandas(newdata, "newdata")
-        pred = self.fixed.new_X(new) @ self.beta + self.new_offset(new)
-        if population:
-            return pred
-        from .frame import random_rows
-
-        for t, b in zip(self.terms, self.term_effects):
-            rows, codes = random_rows(t, new, allow_new_levels)
-            seen = codes >= 0
-            pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
-        return pred
-
     # ------------------------------------------------------- inference, display
     def summary(self, ddf: str = "Satterthwaite", correlation: bool | None = None):
         """lmerTest's summary: printed as R prints it, shown as HTML tables in Jupyter.
@@ -400,32 +442,6 @@ class LinearMixedModel:
         return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
                        progress=progress, names=names)
 
-    def _conditional_sds(self) -> list[np.ndarray]:
-        """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
-        s, f = self.system, self.factor
-        qr = s.q_rest
-        sig2 = self.sigma**2
-        Minv1 = np.swapaxes(f.L11inv, 1, 2) @ f.L11inv  # M11⁻¹ per level
-        if qr:
-            Lzz = f.L22[:qr, :qr]
-            # M_r1 = Λ_rᵀ A21z (I ⊗ T1) ; K_j = M_r1[:, j] M11_j⁻¹
-            M_r1 = s.rest_by_first(f)
-            K = np.einsum("rja,jab->rjb", M_r1, Minv1).reshape(qr, -1)
-            V = scipy.linalg.solve_triangular(Lzz, K, lower=True).reshape(qr, s.l1, s.p1)
-            Minv1 = Minv1 + np.einsum("rja,rjb->jab", V, V)
-            Szinv_diag_blocks = _inverse_blocks(Lzz, [t.p for t in self.terms[1:]], [t.nlevels for t in self.terms[1:]])
-        out = []
-        T1 = f.T1
-        cov1 = T1 @ Minv1 @ T1.T
-        out.append(np.sqrt(sig2 * np.diagonal(cov1, axis1=1, axis2=2)))
-        if qr:
-            for t, blocks, th in zip(self.terms[1:], Szinv_diag_blocks, s.theta_slices[1:]):
-                T = t.factor(self.theta[th])
-                cov = T @ blocks @ T.T
-                out.append(np.sqrt(sig2 * np.diagonal(cov, axis1=1, axis2=2)))
-        return out
-
-
 def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.ndarray]:
     """Diagonal p × p blocks of (LLᵀ)⁻¹, grouped per term."""
     Linv = scipy.linalg.solve_triangular(L, np.eye(L.shape[0]), lower=True)
@@ -437,22 +453,65 @@ def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.nda
     return out
 
 
-def _convergence_messages(grad: np.ndarray, hess: np.ndarray) -> list[str]:
-    """lme4's checks of an interior optimum: the scaled gradient, then the Hessian's sign."""
-    msgs = []
+def check_convergence(theta: np.ndarray, lower: np.ndarray, grad: np.ndarray | None,
+                      hess: np.ndarray | None, tol: float = 0.002, hess_tol: float = 1e-6,
+                      singular_tol: float = 1e-4) -> tuple[list[int], list[str]]:
+    """lme4's ``checkConv`` with ``lmerControl()``'s tolerances: its codes and messages.
+
+    A singular fit (a bounded θ below ``singular_tol``) says so and is not checked further.
+    Otherwise the gradient scaled by the Cholesky factor of the Hessian (R⁻¹g where RᵀR = H, as
+    ``solve(chol(H), g)``), or the raw gradient where that is smaller, must stay within
+    ``tol``; then :func:`check_hessian`. As in lme4, the message names component 1.
+    """
+    if np.any(np.asarray(theta)[np.asarray(lower) == 0] < singular_tol):
+        return [], [SINGULAR_MESSAGE]
+    if grad is None:
+        return [], []
+    grad, hess = np.asarray(grad, float), np.asarray(hess, float)
+    if np.isnan(grad).any():
+        return [-5], ["Gradient contains NAs"]
+    codes, msgs = [], []
     try:
-        scaled = scipy.linalg.cho_solve((np.linalg.cholesky(hess), True), grad)
-        worst = np.minimum(np.abs(scaled), np.abs(grad))
+        scaled = scipy.linalg.solve_triangular(np.linalg.cholesky(hess).T, grad, lower=False)
     except np.linalg.LinAlgError:
-        msgs.append("unable to evaluate scaled gradient")
-        worst = np.abs(grad)
-    if worst.size and worst.max() > 0.002:
-        k = int(worst.argmax())
-        msgs.append(f"Model failed to converge with max|grad| = {worst[k]:.6g} (tol = 0.002, component {k + 1})")
-    neg = int((np.linalg.eigvalsh(hess) < -1e-6).sum()) if hess.size else 0
-    if neg:
-        msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
-    return msgs
+        scaled = np.full_like(grad, np.nan)
+    if np.isnan(scaled).any():
+        codes, msgs = [-1], ["unable to evaluate scaled gradient"]
+    elif grad.size and (worst := np.minimum(np.abs(scaled), np.abs(grad)).max()) > tol:
+        # lme4 takes which.max of the maximum itself, so its message always says component 1
+        codes, msgs = [-1], [f"Model failed to converge with max|grad| = {worst:g} (tol = {tol:g}, component 1)"]
+    hess_codes, hess_msgs = check_hessian(hess, hess_tol)
+    if any(c != 0 for c in hess_codes):
+        codes, msgs = hess_codes, msgs + hess_msgs
+    return codes, msgs
+
+
+def check_hessian(hess: np.ndarray, tol: float = 1e-6, kind: str = "") -> tuple[list[int], list[str]]:
+    """lme4's ``checkHess``: negative, zero or badly spread eigenvalues, in lme4's words."""
+    if not np.all(np.isfinite(hess)):
+        return [-6], ["Problem with Hessian check (infinite or missing values?)"]
+    if hess.size == 0:
+        return [0], []
+    evd = np.linalg.eigvalsh(hess)
+    negative = int((evd < -tol).sum())
+    if negative:
+        return [-3], [" ".join(["Model failed to converge:", "degenerate", kind,
+                                f"Hessian with {negative} negative eigenvalues"])]
+    try:
+        np.linalg.cholesky(hess)
+        factors = True
+    except np.linalg.LinAlgError:
+        factors = False
+    if (np.abs(evd) < tol).any() or not factors:
+        return [-4], [" ".join([kind, "Hessian is numerically singular: parameters are not uniquely determined"])]
+    codes, msgs = [], []
+    if evd.max() * tol > 1:
+        codes.append(2)
+        msgs.append("Model is nearly unidentifiable: very large eigenvalue\n - Rescale variables?")
+    if evd.min() / evd.max() < tol:
+        codes.append(3)
+        msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
+    return codes or [0], msgs
 
 
 def lmer(formula: str, data, REML: bool = True, weights=None, offset=None) -> LinearMixedModel:

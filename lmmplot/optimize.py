@@ -25,7 +25,8 @@ SINGULAR_TOL = 1e-4  # lme4's isSingular tolerance on θ
 
 @dataclass
 class OptimResult:
-    """The optimum found, and at an interior optimum the derivatives lme4 checks there."""
+    """The optimum found, and at an interior optimum the derivatives lme4 checks there
+    (None where they were not computed at ``theta`` itself)."""
 
     theta: np.ndarray
     fun: float
@@ -111,6 +112,8 @@ def minimize_theta(
             new_phi, value = bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
             if value <= best:
                 phi, best = new_phi, value
+    elif not np.array_equal(phi * scale, theta):  # the derivatives are those of an earlier point
+        grad = hess = None
     return OptimResult(phi * scale, best, nfev, restarts, grad, hess)
 
 

@@ -1,8 +1,10 @@
 """Shared fixtures: lme4's stored reference and one fit per reference case."""
+import copy
 import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,6 +65,20 @@ class CaseFits:
 @pytest.fixture(scope="session")
 def fits(reference):
     return CaseFits(reference)
+
+
+def _at_theta(model, theta):
+    """A copy of ``model`` evaluated at another θ (lme4's, say): what follows from θ alone
+    can then be compared with lme4's values to rounding error, free of optimizer noise."""
+    other = copy.deepcopy(model)
+    other._set_theta(np.atleast_1d(np.asarray(theta, float)))
+    return other
+
+
+@pytest.fixture(scope="session")
+def at_theta():
+    """``at_theta(model, theta)``: a copy of the model evaluated at ``theta``."""
+    return _at_theta
 
 
 @pytest.fixture(scope="session")

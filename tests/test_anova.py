@@ -94,7 +94,7 @@ def test_type3_matches_every_reference_case(reference, fits, case_id):
         ours = table.loc[label]
         assert ours["NumDF"] == row["NumDF"]
         assert relative_error(ours["F value"], row["F"]) < 2e-3, row["term"]
-        assert relative_error(ours["DenDF"], row["DenDF"]) < 2e-2, row["term"]
+        assert relative_error(ours["DenDF"], row["DenDF"]) < 5e-3, row["term"]
         # p follows from F and DenDF: ours exactly so, and lme4's from our F within 0.2%
         # (near a boundary, a 0.25% shift in DenDF moves p by 0.5%: df have their 2% above)
         assert ours["Pr(>F)"] == pytest.approx(stats.f.sf(ours["F value"], ours["NumDF"], ours["DenDF"]))
@@ -119,7 +119,7 @@ def test_tables_match_lmertest(table_fits, cid, type_):
     assert list(table.index) == expected["term"]
     assert table.attrs["heading"] == expected["heading"]
     for column, key in TABLE_COLUMNS.items():
-        tolerance = 2e-2 if column == "DenDF" else 2e-3
+        tolerance = 5e-3 if column == "DenDF" else 2e-3
         assert relative_error(table[column], expected[key]) < tolerance, column
 
 
@@ -180,18 +180,16 @@ def test_type_spellings_are_equivalent(table_fits):
 # ------------------------------------------------------------------ Kenward-Roger
 @pytest.mark.parametrize("cid", [c for c in F_TABLES if "type3_kr" in F_TABLES[c]])
 def test_kenward_roger_tables_match_lmertest(table_fits, cid):
-    pytest.importorskip("lmmplot.kenward_roger", reason="lmmplot.kenward_roger is not written yet")
     expected = F_TABLES[cid]["type3_kr"]
     table = table_fits[cid].anova(ddf="Kenward-Roger")
     assert table.attrs["heading"] == "Type III Analysis of Variance Table with Kenward-Roger's method"
     assert list(table.index) == expected["term"]
     for column, key in TABLE_COLUMNS.items():
-        tolerance = 2e-2 if column == "DenDF" else 2e-3
+        tolerance = 5e-3 if column == "DenDF" else 2e-3
         assert relative_error(table[column], expected[key]) < tolerance, column
 
 
 def test_kenward_roger_needs_reml(table_fits):
-    pytest.importorskip("lmmplot.kenward_roger", reason="lmmplot.kenward_roger is not written yet")
     with pytest.raises(DataError, match="REML"):
         table_fits["dragons_ml"].anova(ddf="Kenward-Roger")
 
@@ -208,7 +206,6 @@ def test_prints_as_r(table_fits, cid, key):
     """Cases whose numbers agree with R to every printed digit print identically (the
     dragons fits differ from R in the 5th digit, which print.anova shows)."""
     if key.endswith("_kr"):
-        pytest.importorskip("lmmplot.kenward_roger", reason="lmmplot.kenward_roger is not written yet")
         table = table_fits[cid].anova(ddf="Kenward-Roger")
     else:
         table = anova_table(table_fits[cid], type=int(key[4]))

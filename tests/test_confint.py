@@ -96,13 +96,15 @@ def test_wald_intervals_are_estimate_plus_normal_quantiles_of_the_standard_error
 
 
 def test_bootstrap_intervals_agree_with_a_bootstrap_in_r(fits):
-    """Two bootstraps of 1000 differ by Monte Carlo error only: ~3% of the width per end."""
+    """Two bootstraps of 1000 differ by Monte Carlo error only: an end point (a 2.5% quantile)
+    of 1000 draws has a standard error of about 2.2% of a normal interval's width, so two
+    independent ones differ by 3.1% (one SE); each end is held to 4 SE."""
     ref = REFERENCE["cases"]["sleep_int"]
     ours = confint(fits["sleep_int"][0], method="boot", nsim=ref["boot_nsim"], seed=11, progress=False)
     theirs = bounds(ref["boot"])
     width = theirs[:, 1] - theirs[:, 0]
     assert list(ours.index) == ref["boot"]["parm"]
-    assert np.all(np.abs(ours.to_numpy() - theirs) <= 0.15 * width[:, None])
+    assert np.all(np.abs(ours.to_numpy() - theirs) <= 4 * 0.031 * width[:, None])
 
 
 def test_percentile_end_points_interpolate_as_boot_ci():
@@ -203,9 +205,12 @@ def test_simulated_responses_have_the_fitted_covariance(fits):
     sims = np.array([simulate_response(model, rng) for _ in range(4000)])
     sd_b, sigma = model.VarCorr().blocks[0].sd[0], model.sigma
     np.testing.assert_allclose(sims.mean(axis=0), model.fixed_part(), atol=5 * 48.4 / np.sqrt(4000))
-    assert np.var(sims[:, 0]) == pytest.approx(sd_b**2 + sigma**2, rel=0.1)
-    assert np.cov(sims[:, 0], sims[:, 1])[0, 1] == pytest.approx(sd_b**2, rel=0.1)  # same subject
-    assert abs(np.corrcoef(sims[:, 0], sims[:, 10])[0, 1]) < 0.05  # different subjects
+    n, total = len(sims), sd_b**2 + sigma**2
+    # each at 4 Monte Carlo standard errors of its own estimate (normal theory)
+    assert abs(np.var(sims[:, 0]) - total) <= 4 * total * np.sqrt(2 / (n - 1))
+    same_subject = np.cov(sims[:, 0], sims[:, 1])[0, 1]
+    assert abs(same_subject - sd_b**2) <= 4 * np.sqrt((total**2 + sd_b**4) / n)
+    assert abs(np.corrcoef(sims[:, 0], sims[:, 10])[0, 1]) <= 4 / np.sqrt(n)  # different subjects
 
 
 def test_long_bootstrap_shows_progress(fits, capsys, monkeypatch):

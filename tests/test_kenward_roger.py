@@ -30,8 +30,8 @@ def check_coefficient_table(model, rows):
     for row in rows:
         ours = table.loc[row["term"]]
         assert_close(ours["std.error"], row["std_error"], 2e-3, what=row["term"])
-        assert_close(ours["df"], row["df"], 2e-2, what=row["term"])
-        assert_close(ours["p.value"], row["p"], 2e-2, 1e-12, what=row["term"])
+        assert_close(ours["df"], row["df"], 5e-3, what=row["term"])
+        assert_close(ours["p.value"], row["p"], 1e-2, 1e-12, what=row["term"])
 
 
 @pytest.mark.parametrize("cid", LME4_KR_CASES)
@@ -66,7 +66,7 @@ def test_anova_f_tests(fits, cid):
         F, num_df, den_df = kr.f_test(np.array(row["L"]))
         assert num_df == row["NumDF"], row["term"]
         assert_close(F, row["F"], 4e-3, what=row["term"])
-        assert_close(den_df, row["DenDF"], 2e-2, what=row["term"])
+        assert_close(den_df, row["DenDF"], 5e-3, what=row["term"])
 
 
 @pytest.mark.parametrize("cid", [c for c, case in KR_REFERENCE.items() if case["dependent_rows_kr"]])
@@ -77,7 +77,7 @@ def test_dependent_rows_reduced_to_full_rank(fits, cid):
     F, num_df, den_df = kenward_roger(fits[cid][0]).f_test(L)
     assert num_df == ref["NumDF"]
     assert_close(F, ref["F"], 4e-3)
-    assert_close(den_df, ref["DenDF"], 2e-2)
+    assert_close(den_df, ref["DenDF"], 5e-3)
 
 
 def test_one_row_f_test_is_the_squared_t(fits):

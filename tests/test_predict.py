@@ -1,4 +1,7 @@
 """Predictions on new data: what the plotting layers and the explorer build on."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,29 +10,56 @@ import lmmplot as lp
 from lmmplot.errors import DataError
 
 
+R = json.loads((Path(__file__).parent / "fixtures" / "predict_reference.json").read_text())
+
+
 @pytest.fixture(scope="module")
 def slopes():
     return lp.lmer("Reaction ~ Days + (1 + Days|Subject)", lp.load_dataset("sleepstudy"))
 
 
-def test_predict_on_the_training_rows_is_fitted(slopes, sleepstudy):
-    np.testing.assert_allclose(slopes.predict(sleepstudy), slopes.fitted(), rtol=1e-10)
-    np.testing.assert_allclose(slopes.predict(), slopes.fitted())
+@pytest.fixture(scope="module")
+def dragons():
+    return lp.lmer("intelligence ~ wingspan*scales + (1 + wingspan|mountain)", lp.load_dataset("dragons"))
 
 
-def test_grid_prediction_is_each_subjects_line(slopes):
-    coef = slopes.coef()["Subject"]
-    grid = pd.DataFrame({"Subject": np.repeat([308, 309], 3), "Days": np.tile([0.0, 4.5, 20.0], 2)})
-    expected = coef.loc[grid.Subject.astype(str), "(Intercept)"].to_numpy() + \
-        coef.loc[grid.Subject.astype(str), "Days"].to_numpy() * grid.Days.to_numpy()
-    np.testing.assert_allclose(slopes.predict(grid), expected, rtol=1e-10)
+@pytest.fixture(scope="module")
+def at_lme4(slopes, dragons, at_theta):
+    """Each fit evaluated at lme4's θ: predictions then agree with lme4's to rounding error."""
+    return {"sleep_slope": at_theta(slopes, R["sleep_slope"]["theta"]),
+            "dragons": at_theta(dragons, R["dragons"]["theta"])}
 
 
-def test_population_prediction(slopes):
-    grid = pd.DataFrame({"Days": [0.0, 10.0]})
-    beta = slopes.fixef()
-    np.testing.assert_allclose(slopes.predict(grid, re_form="~0"),
-                               [beta["(Intercept)"], beta["(Intercept)"] + 10 * beta["Days"]])
+def grid(cid):
+    out = pd.DataFrame(R[cid]["grid"])
+    return out.astype({"Subject": int}) if "Subject" in out else out
+
+
+def test_predict_on_the_training_rows_is_lme4s_fitted(at_lme4, sleepstudy):
+    m = at_lme4["sleep_slope"]
+    np.testing.assert_allclose(m.predict(sleepstudy), R["sleep_slope"]["fitted"], rtol=1e-10)
+    np.testing.assert_allclose(m.predict(), R["sleep_slope"]["fitted"], rtol=1e-10)
+    np.testing.assert_allclose(m.fitted(), R["sleep_slope"]["fitted"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("cid", ["sleep_slope", "dragons"])
+def test_grid_predictions_are_lme4s(at_lme4, cid):
+    m = at_lme4[cid]
+    np.testing.assert_allclose(m.predict(grid(cid)), R[cid]["predict"], rtol=1e-10)
+    np.testing.assert_allclose(m.predict(grid(cid), re_form="~0"), R[cid]["predict_population"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("cid", ["sleep_slope", "dragons"])
+def test_coef_is_lme4s(at_lme4, cid):
+    (group, ref), = R[cid]["coef"].items()
+    ours = at_lme4[cid].coef()[group]
+    assert list(ours.index) == ref["levels"] and list(ours.columns) == ref["columns"]
+    np.testing.assert_allclose(ours.to_numpy(), ref["values"], rtol=1e-9)
+
+
+def test_fitted_grid_prediction_is_close_to_lme4s(slopes):
+    """From lmmplot's own optimum (REML criterion as low as lme4's), within optimizer noise."""
+    np.testing.assert_allclose(slopes.predict(grid("sleep_slope")), R["sleep_slope"]["predict"], rtol=1e-5)
 
 
 def test_new_levels_need_permission(slopes):
@@ -41,23 +71,12 @@ def test_new_levels_need_permission(slopes):
     assert pred[0] == pytest.approx(slopes.predict(grid.iloc[:1])[0])
 
 
-def test_categorical_fixed_effects_reencoded_for_new_data():
-    dragons = lp.load_dataset("dragons")
-    m = lp.lmer("intelligence ~ wingspan*scales + (1 + wingspan|mountain)", dragons)
-    grid = pd.DataFrame({"wingspan": [50.0, 50.0], "scales": ["metallic", "chromatic"], "mountain": ["A", "A"]})
-    b = m.fixef()
-    re = m.ranef()["mountain"].loc["A"]
-    chromatic = b["(Intercept)"] + re["(Intercept)"] + 50 * (b["wingspan"] + re["wingspan"])
-    metallic = chromatic + b["scalesmetallic"] + 50 * b["wingspan:scalesmetallic"]
-    np.testing.assert_allclose(m.predict(grid), [metallic, chromatic])
-
-
-def test_augment_newdata_gives_predictions_not_training_values(slopes):
-    grid = pd.DataFrame({"Subject": [308, 308], "Days": [0.0, 9.0]})
-    aug = lp.augment(slopes, newdata=grid)
-    np.testing.assert_allclose(aug[".fitted"], slopes.predict(grid))
-    np.testing.assert_allclose(aug[".fixed"], slopes.predict(grid, re_form="~0"))
-    assert list(aug.columns[:2]) == ["Subject", "Days"]
+@pytest.mark.parametrize("cid", ["sleep_slope", "dragons"])
+def test_augment_newdata_is_lme4s_prediction(at_lme4, cid):
+    aug = lp.augment(at_lme4[cid], newdata=grid(cid))
+    np.testing.assert_allclose(aug[".fitted"], [r[".fitted"] for r in R[cid]["augment_newdata"]], rtol=1e-10)
+    np.testing.assert_allclose(aug[".fixed"], R[cid]["predict_population"], rtol=1e-10)
+    assert list(aug.columns[:len(grid(cid).columns)]) == list(grid(cid).columns)
 
 
 def test_augment_pads_dropped_rows_with_nan(sleepstudy):
@@ -73,7 +92,8 @@ def test_augment_pads_dropped_rows_with_nan(sleepstudy):
 
 
 def test_polars_in_polars_out(sleepstudy):
-    pl = pytest.importorskip("polars")
+    import polars as pl  # a test dependency
+
     m = lp.lmer("Reaction ~ Days + (1|Subject)", pl.from_pandas(sleepstudy))
     ref = lp.lmer("Reaction ~ Days + (1|Subject)", sleepstudy)
     assert m.REMLcrit() == pytest.approx(ref.REMLcrit())

@@ -46,7 +46,7 @@ def test_fixed_effects(case, model):
         assert close(row["std.error"], fe["std_error"], 1e-3), fe["term"]
         assert close(row["df"], fe["df"], 5e-3, 1e-3), fe["term"]
         assert close(row["statistic"], fe["t"], 2e-3), fe["term"]
-        assert close(row["p.value"], fe["p"], 2e-2, 1e-12), fe["term"]
+        assert close(row["p.value"], fe["p"], 1e-2, 1e-12), fe["term"]
 
 
 def test_vcov_beta(case, model):
@@ -64,7 +64,7 @@ def test_variance_components(case, model):
         if vc["var2"] is None:
             assert close(row.sdcor, vc["sdcor"], 5e-3, 2e-3 * case["sigma"]), (row.grp, row.var1)
         else:
-            assert abs(row.sdcor - vc["sdcor"]) < 2e-2, (row.grp, row.var1, row.var2)
+            assert abs(row.sdcor - vc["sdcor"]) < 1e-3, (row.grp, row.var1, row.var2)
     assert close(model.sigma, case["sigma"], 1e-3)
 
 
@@ -91,10 +91,10 @@ def test_glance_columns_and_values(case, model):
 def test_augment_matches_broom_mixed(case, model):
     aug = lp.augment(model)
     aug = aug[aug[".fitted"].notna()]  # broom.mixed leaves out rows dropped for missing values
-    n = len(case["augment"])
+    assert len(aug) == len(case["augment"])
     for col in [".fitted", ".resid", ".hat", ".cooksd", ".fixed", ".mu", ".wtres"]:
         theirs = np.array([row[col] for row in case["augment"]])
-        ours = aug[col].to_numpy()[:n]
+        ours = aug[col].to_numpy()
         tol = 5e-3 * np.abs(theirs).max()
         assert np.max(np.abs(ours - theirs)) <= tol, col
 

@@ -2,7 +2,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -58,12 +57,6 @@ def test_glance(broom, slopes, sleepstudy):
     same_frame(lp.glance(slopes), broom["glance"], rtol=1e-5)
     ml = lp.lmer("Reaction ~ Days + (1|Subject)", sleepstudy, REML=False)
     same_frame(lp.glance(ml), broom["glance_ml"], rtol=1e-5)
-
-
-def test_ran_coefs_are_fixed_plus_random(slopes):
-    coefs = lp.tidy(slopes, effects="ran_coefs").pivot(index="level", columns="term", values="estimate")
-    vals = lp.tidy(slopes, effects="ran_vals").pivot(index="level", columns="term", values="estimate")
-    np.testing.assert_allclose(coefs - vals, np.tile(slopes.fixef().to_numpy(), (18, 1)))
 
 
 def test_tidy_rejects_unknown_effects(slopes):
