@@ -231,8 +231,9 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     return keep
 
 
-def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
-    """The random-effects terms on the data, in lme4's order, checked as lme4 checks them."""
+def random_terms(parsed: ParsedFormula, data: pd.DataFrame, residual: bool = True) -> list[RandomTerm]:
+    """The random-effects terms on the data, in lme4's order, checked as lme4 checks them
+    (``residual``: whether the model has a residual variance the checks protect)."""
     designs: dict[str, tuple] = {}  # terms with the same left-hand side share its rows
     terms = []
     for spec in parsed.random:
@@ -248,7 +249,7 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
         codes, levels = group_codes(data, tuple(v.strip("`") for v in spec.group_vars))
         terms.append(RandomTerm(spec, levels, codes, rows, columns, model_spec))
     terms = lme4_order(terms)
-    check_identifiable(terms, len(data))
+    check_identifiable(terms, len(data), residual)
     return terms
 
 

@@ -50,7 +50,7 @@ class MixedModel:
         frame, self.kept_rows = complete_rows(self.data, self.formula, extra)
         self.frame = frame
         self.fixed = fixed_design(self.formula, frame, response=self._numeric_response)
-        self.terms = random_terms(self.formula, frame)
+        self.terms = random_terms(self.formula, frame, residual=self._residual_row)
         self.weights_label = weights if isinstance(weights, str) else None  # for the summary's lines
         self.offset_label = offset if isinstance(offset, str) else None
         self.offset_arg = offset

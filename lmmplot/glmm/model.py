@@ -128,12 +128,12 @@ class GeneralizedLinearMixedModel(MixedModel):
         return pirls.laplace(m)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, start: np.ndarray | None = None) -> "GeneralizedLinearMixedModel":
+    def fit(self, start: np.ndarray | None = None, checks: bool = True) -> "GeneralizedLinearMixedModel":
         """lme4's two stages, then its convergence checks; warns as lme4 does.
 
-        ``start`` (θ then β) skips the first stage and starts the second there.
+        ``start`` (θ then β) skips the first stage and starts the second there; without
+        ``checks`` no derivatives are taken (glmer_nb's inner fits): call :meth:`check` later.
         """
-        nt = self.theta_lower.size
         self._rule = QuadratureRule.of_order(self.nAGQ) if self.nAGQ > 1 else None
         theta_scale = self._theta_scale()
         with single_threaded_blas():
@@ -147,24 +147,41 @@ class GeneralizedLinearMixedModel(MixedModel):
             else:
                 self.deviance_at(start)
                 self._eta_stage1 = self.modes.eta
-            lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
-            self.hessian_grad = self.hessian = None
+            self.hessian = None
             if self.nAGQ > 0:
+                lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
                 scale = np.concatenate([theta_scale, self._beta_scale(start)])
                 self.optim = minimize_theta(self.deviance_at, start, lower, scale, second_start=False)
                 par = self.optim.theta
-                if not self._singular(par[:nt]):  # lme4 takes no derivatives at a singular fit
-                    self.hessian_grad, self.hessian = self._derivatives(par)
             else:
                 par = start
             self._set_estimates(par)
-        if self.nAGQ > 0:
-            self.conv_code, self.messages = check_convergence(par, lower, self.hessian_grad, self.hessian)
-        else:  # lme4 checks the first stage's θ alone
-            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, None, None)
-        for msg in self.messages:
-            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        if checks:
+            self.check()
+            for msg in self.messages:
+                warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
+
+    def check(self) -> None:
+        """lme4's convergence checks at the estimates, and the Hessian its vcov reads.
+
+        The gradient is that of the deviance optimized (did the optimizer stop at its
+        optimum?); the Hessian is lme4's, of its own deviance function (see
+        :meth:`lme4_deviance`), which the scaled gradient and vcov use as lme4 uses it.
+        No derivatives at a singular fit or after the first stage alone, as lme4.
+        """
+        par = np.concatenate([self.theta, self.beta])
+        lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
+        grad = None
+        with single_threaded_blas():
+            if self.nAGQ > 0 and not self._singular(self.theta):
+                _, self.hessian = deriv12(self.lme4_deviance, par)
+                grad = numeric_gradient(self.deviance_at, par)
+            self._set_estimates(par)
+        if self.nAGQ > 0:
+            self.conv_code, self.messages = check_convergence(par, lower, grad, self.hessian)
+        else:
+            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, None, None)
 
     def _beta_scale(self, par: np.ndarray) -> np.ndarray:
         """A unit for each β: its standard error from the first stage's R_X."""
@@ -183,11 +200,6 @@ class GeneralizedLinearMixedModel(MixedModel):
         except DataError:
             return np.inf
         return pirls.agq(m, self._rule) if self.nAGQ > 1 else pirls.laplace(m)
-
-    def _derivatives(self, par: np.ndarray):
-        """lme4's finite-difference gradient and Hessian at the optimum, of lme4's deviance
-        function: the derivatives its convergence checks and its vcov read."""
-        return deriv12(self.lme4_deviance, par)
 
     def _set_estimates(self, par: np.ndarray) -> None:
         """Put the model at θ (and β): the modes, the factor and every derived quantity."""
@@ -255,8 +267,8 @@ class GeneralizedLinearMixedModel(MixedModel):
     # ------------------------------------------------------------------ likelihood
     @property
     def npar(self) -> int:
-        """Parameters counted by logLik: β, θ (and the dispersion where the family has one)."""
-        return self.n_fixed + self.theta.size + int(self.family.has_dispersion)
+        """Parameters counted by logLik: β, θ, and the dispersion or the negative binomial θ."""
+        return self.n_fixed + self.theta.size + int(self.family.has_dispersion) + int(self.nb_theta is not None)
 
     def logLik(self) -> float:
         """The log-likelihood at the optimum: −½ the Laplace (or quadrature) deviance, as lme4."""
@@ -393,7 +405,7 @@ def glmer_nb(formula: str, data, nAGQ: int = 1, weights=None, offset=None, link:
             m = base.with_family(negative_binomial(np.exp(log_theta), link=link))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                m.fit(start=last[0])
+                m.fit(start=last[0], checks=False)
             last[0] = np.concatenate([m.theta, m.beta])
             fits[log_theta] = m
             return m.objective_value
@@ -402,9 +414,16 @@ def glmer_nb(formula: str, data, nAGQ: int = 1, weights=None, offset=None, link:
         optimize.minimize_scalar(deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
         best = min(fits, key=lambda k: fits[k].objective_value)
         m = fits[best]
+        m.check()
     for msg in m.messages:
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return m
+
+
+def numeric_gradient(fun, x: np.ndarray, delta: float = 1e-4) -> np.ndarray:
+    """Central differences with lme4's deriv12 step."""
+    eye = np.eye(x.size) * delta
+    return np.array([(fun(x + e) - fun(x - e)) / (2 * delta) for e in eye])
 
 
 def theta_ml(y: np.ndarray, mu: np.ndarray, weights=None, limit: int = 25) -> float:
