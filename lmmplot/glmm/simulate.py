@@ -1,11 +1,14 @@
 """Responses simulated from a glmer fit (lme4's ``simulate``), and the bootstrap's refits."""
 from __future__ import annotations
 
+import copy
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from ..confint import simulate_linear_predictor
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, ConvergenceWarning
 
 
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
@@ -39,5 +42,13 @@ def simulate(model, nsim: int = 1, seed=None) -> pd.DataFrame:
 
 
 def refit_response(model, y: np.ndarray):
-    """The model refitted to the response ``y`` (lme4's ``refit(g, newresp)``)."""
-    return model.refit(y)
+    """The model refitted to the response ``y`` (lme4's ``refit(g, newresp)``), starting from
+    the fit's θ and β; ``y`` on the fit's scale (binomial: proportions of the prior weights).
+    A negative binomial keeps its θ."""
+    new = copy.copy(model)
+    new.y_raw = np.asarray(y, dtype=float)
+    new._user_weights = model.prior_weights
+    new = new.with_family(model.family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return new.fit(start=np.concatenate([model.theta, model.beta]))
