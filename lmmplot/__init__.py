@@ -16,6 +16,7 @@ _LAZY: dict[str, str] = {
     "negative_binomial": ".glmm.family", "poisson": ".glmm.family",
     "GeneralizedLinearMixedModel": ".glmm.model", "glmer": ".glmm.model", "glmer_nb": ".glmm.model",
     "plot_coef": ".plotting.coef",
+    "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
 }
 

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
+from formulaic.transforms import C
+from formulaic.transforms.contrasts import ContrastsState, TreatmentContrasts
 
 from .distributions import chi2_sf, f_sf
+from .encoding import RMaterializer, ordered_levels
+from .frame import R_FUNCTIONS, full_rank_columns
 from .errors import ArgumentTypeError, DataError, FormulaError, MLRefitWarning
 from .display import SIGNIF_LEGEND
-from .names import coef_name
+from .names import coef_names, term_name
 from .rformat import format_num, format_pval, r_round, zapsmall
 
 ANOVA_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
@@ -72,12 +76,13 @@ class FixedTerm:
         return self.variables < other.variables and self.numeric == other.numeric
 
 
-def fixed_terms(model) -> tuple[list[FixedTerm], bool]:
-    """The model's fixed-effect terms (without the intercept) and whether X has an intercept.
+def fixed_terms(spec, keep) -> tuple[list[FixedTerm], bool]:
+    """The fixed-effect terms of a design (without the intercept) and whether it has one.
 
-    A term's columns are its formulaic columns that survived the rank check, as positions in X.
+    A term's columns are its formulaic columns that survived the rank check (``keep``), as
+    positions in X.
     """
-    spec, keep = model.fixed.spec, np.asarray(model.fixed.keep)
+    keep = np.asarray(keep)
     position = np.cumsum(keep) - 1
     found, intercept, start = [], False, 0
     for structure in spec.structure:
@@ -107,13 +112,39 @@ def _is_numeric(state) -> bool:
 def term_contrasts(model, type: int = 3) -> dict[str, np.ndarray]:
     """lmerTest's hypothesis matrix of each fixed-effect term (rows over β), for ``type`` 1, 2 or 3."""
     type = _check_type(type)
-    terms, intercept = fixed_terms(model)
+    terms, intercept = fixed_terms(model.fixed.spec, model.fixed.keep)
     X = model.fixed.X
     if X.shape[1] <= 1 or len(terms) <= 1 or type == 1:
         return _type1(X, terms)
     if type == 2:
         return _type2(X, terms)
-    return _type3(model, X, terms, intercept)
+    if _treatment_coded(model.fixed.spec):
+        return _type3(model, X, terms, intercept)
+    return _type3_any_coding(model, X, intercept)
+
+
+def _treatment_coded(spec) -> bool:
+    return all(not isinstance(state[1].get("contrasts"), ContrastsState)
+               or isinstance(state[1]["contrasts"].contrasts, TreatmentContrasts)
+               for state in spec.encoder_state.values())
+
+
+def _treatment(data, contrasts=None, **kwargs):
+    """formulaic's C() with treatment contrasts, whatever coding the formula asked for."""
+    return C(data, **kwargs)
+
+
+def _type3_any_coding(model, X: np.ndarray, intercept: bool) -> dict[str, np.ndarray]:
+    """Type III for other codings, as lmerTest: the hypotheses of the same formula coded by
+    treatment contrasts (ordered factors too), mapped onto this coding's coefficients."""
+    context = {**R_FUNCTIONS, "C": _treatment, "factor": _treatment}
+    twin = model_matrix(model.fixed.spec.formula, model.frame, na_action="ignore", context=context,
+                        materializer=RMaterializer, output="numpy")
+    keep = full_rank_columns(np.asarray(twin, dtype=float))
+    X_treatment = np.asarray(twin, dtype=float)[:, keep]
+    terms, _ = fixed_terms(twin.model_spec, keep)
+    mapping = _zap(np.linalg.pinv(X_treatment) @ X)
+    return {label: L @ mapping for label, L in _type3(model, X_treatment, terms, intercept).items()}
 
 
 def _doolittle_rows(X: np.ndarray) -> np.ndarray:
@@ -157,7 +188,7 @@ def _type3(model, X: np.ndarray, terms: list[FixedTerm], intercept: bool) -> dic
     for term in terms:
         block = _cell_columns(model.frame, term.label)
         blocks.append(block.to_numpy(dtype=float))
-        names += [coef_name(c) for c in block.columns]
+        names += coef_names(list(block.columns), block.model_spec.encoder_state)
     cells = np.hstack(blocks)
     empty = [name for name, column in zip(names, cells[:, int(intercept):].T) if not column.any()]
     if empty:
@@ -182,7 +213,8 @@ def _type3(model, X: np.ndarray, terms: list[FixedTerm], intercept: bool) -> dic
 
 def _cell_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """The term's columns with every level of its factors (R's ``model.matrix(~ 0 + term)``)."""
-    return model_matrix(f"0 + {label}", frame, na_action="ignore")
+    return model_matrix(f"0 + {label}", frame, na_action="ignore", context=R_FUNCTIONS, materializer=RMaterializer,
+                        materializer_params={"ordered": ordered_levels(frame)})
 
 
 def _matching_cells(X, blocks, terms, intercept) -> list[int]:
@@ -250,13 +282,15 @@ def anova_table(model, ddf: str = "Satterthwaite", type: int = 3) -> AnovaTable:
             rows[label] = test(L)
     rows.update({label: [np.nan] * len(ANOVA_COLUMNS) for label in untested})
     table = AnovaTable(
-        [rows[label] for label in rows], index=pd.Index(list(rows), dtype=object), columns=ANOVA_COLUMNS, dtype=float
+        [rows[label] for label in rows], index=pd.Index([term_name(label) for label in rows], dtype=object),
+        columns=ANOVA_COLUMNS, dtype=float
     )
     method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
     table.attrs["heading"] = f"Type {_ROMAN[type]} Analysis of Variance Table with {method} method"
     names = list(model.coef_names)
     table.attrs["hypotheses"] = {
-        label: pd.DataFrame(np.reshape(L, (-1, len(names))), columns=names) for label, L in contrasts.items()
+        term_name(label): pd.DataFrame(np.reshape(L, (-1, len(names))), columns=names)
+        for label, L in contrasts.items()
     }
     return table
 

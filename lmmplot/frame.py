@@ -11,9 +11,10 @@ import pandas as pd
 from formulaic import ModelSpec, model_matrix
 from formulaic.transforms import C
 
+from .encoding import RMaterializer, ordered_levels
 from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
 from .formula import ParsedFormula, formulaic_formula
-from .names import coef_name
+from .names import coef_names
 from .terms import RandomTerm, check_identifiable, group_codes, label, lme4_order
 
 
@@ -151,7 +152,9 @@ def _materialize(spec, data: pd.DataFrame, where: str):
     try:
         if isinstance(spec, ModelSpec):
             return spec.get_model_matrix(data, na_action="ignore", context=R_FUNCTIONS)
-        return model_matrix(spec, data, na_action="ignore", context=R_FUNCTIONS, output="numpy")
+        return model_matrix(spec, data, na_action="ignore", context=R_FUNCTIONS, output="numpy",
+                            materializer=RMaterializer,
+                            materializer_params={"ordered": ordered_levels(data)})
     except DataError:
         raise
     except Exception as exc:  # formulaic raises many types, all about what the user wrote
@@ -187,7 +190,7 @@ def _full_rank_design(y: np.ndarray | None, rhs) -> FixedDesign:
     X = np.asarray(rhs, dtype=float)
     columns = list(rhs.model_spec.column_names)
     _check_finite(X, columns)
-    names = [coef_name(c) for c in columns]
+    names = coef_names(columns, rhs.model_spec.encoder_state)
     keep = full_rank_columns(X)
     dropped = [n for n, k in zip(names, keep) if not k]
     if dropped:
@@ -244,7 +247,7 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame, residual: bool = Tru
                 raise FormulaError(f"random term {spec.source} has no effects")
             columns = list(mm.model_spec.column_names)
             _check_finite(rows, columns)
-            designs[spec.expr] = (rows, [coef_name(c) for c in columns], mm.model_spec)
+            designs[spec.expr] = (rows, coef_names(columns, mm.model_spec.encoder_state), mm.model_spec)
         rows, columns, model_spec = designs[spec.expr]
         codes, levels = group_codes(data, tuple(v.strip("`") for v in spec.group_vars))
         terms.append(RandomTerm(spec, levels, codes, rows, columns, model_spec))

@@ -88,6 +88,12 @@ class LinearModel:
             return self.fitted()
         return self.fixed.new_X(as_pandas(newdata, "newdata")) @ self.beta
 
+    def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
+        """Responses Xβ + ε*, ε* ~ N(0, σ²I), as R's simulate(): columns sim_1 … sim_nsim."""
+        from .simulate import simulate_lm
+
+        return simulate_lm(self, nsim=nsim, seed=seed)
+
     def coef_table(self) -> pd.DataFrame:
         """term, estimate, std.error, statistic, p.value (R's summary(lm) coefficients)."""
         se = np.sqrt(np.diag(self.vcov().to_numpy()))

@@ -404,6 +404,18 @@ class LinearMixedModel(MixedModel):
             r = r * np.sqrt(self.prior_weights)
         return r
 
+    def simulate(self, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
+        """Responses simulated from the fit, as lme4's simulate(): columns sim_1 … sim_nsim.
+
+        By default new random effects b* ~ N(0, σ²ΛΛᵀ) and new residuals; ``use_u=True``
+        keeps the conditional modes (lme4's ``use.u=TRUE`` or ``re.form=NULL``);
+        ``re_form="~0"`` is lme4's ``re.form=NA``, the default. ``seed``: an int or a
+        numpy Generator.
+        """
+        from .simulate import simulate_lmer
+
+        return simulate_lmer(self, nsim=nsim, seed=seed, use_u=use_u, re_form=re_form)
+
     # ------------------------------------------------------- inference, display
     def summary(self, ddf: str = "Satterthwaite", correlation: bool | None = None):
         """lmerTest's summary: printed as R prints it, shown as HTML tables in Jupyter.

@@ -1,0 +1,264 @@
+"""Model checks as ``performance::check_model`` draws them, one ggplot per check.
+
+The residual checks use standardized residuals r / (σ √(1 − h)), h lme4's hat values: under
+the model each has variance one exactly, for an lmer fit as for an lm (Var(r) = σ²(I − H)).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from plotnine import (aes, coord_cartesian, facet_wrap, geom_abline, geom_errorbar,
+                      geom_hline, geom_line, geom_point, geom_ribbon, geom_text, ggplot, labs,
+                      scale_colour_manual, scale_linetype_manual, theme, theme_bw)
+from scipy import ndimage, stats
+
+from ..errors import ArgumentTypeError
+from ..lm import LinearModel
+from ..model import LinearMixedModel
+from ..tidiers import augment
+from .ranef import ranef_frame
+
+CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
+COOK_LEVELS = (0.5, 1.0)
+_POINT, _LINE, _SIM = "#1f5fa0", "#2e9e6e", "#7aa6d6"
+
+
+def residual_frame(model) -> pd.DataFrame:
+    """The fitted rows of ``augment(model)`` with ``.std.resid`` and ``.row`` (the data's index).
+
+    ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()).
+    """
+    aug = augment(model)
+    aug = aug.loc[model.data.index[model.kept_rows]]
+    out = pd.DataFrame({".row": aug.index.astype(str), ".fitted": aug[".fitted"].to_numpy(),
+                        ".resid": aug[".resid"].to_numpy(), ".hat": aug[".hat"].to_numpy(),
+                        ".cooksd": aug[".cooksd"].to_numpy()})
+    out[".std.resid"] = out[".resid"] / (model.sigma * np.sqrt(1.0 - out[".hat"]))
+    out[".sqrt.abs.std.resid"] = np.sqrt(np.abs(out[".std.resid"]))
+    return out
+
+
+def smooth_frame(x: np.ndarray, y: np.ndarray, span: float = 0.75, n: int = 80) -> pd.DataFrame:
+    """A local quadratic smoother, as R's loess(y ~ x, span = 0.75) behind ggplot2's geom_smooth.
+
+    At each of ``n`` grid points, a weighted least-squares quadratic on the nearest
+    ``span`` share of the points, with tricube weights (loess's direct surface).
+    """
+    grid = np.linspace(x.min(), x.max(), n)
+    dx = x[None, :] - grid[:, None]  # n_grid × n
+    k = min(max(int(np.ceil(span * len(x))), 3), len(x)) - 1
+    reach = np.maximum(np.partition(np.abs(dx), k, axis=1)[:, k], 1e-12)
+    w = np.clip(1 - (np.abs(dx) / reach[:, None]) ** 3, 0, None) ** 3
+    moments = np.stack([(w * dx**j).sum(axis=1) for j in range(5)], axis=1)  # n_grid × 5
+    A = moments[:, [[0, 1, 2], [1, 2, 3], [2, 3, 4]]]
+    b = np.stack([(w * dx**j * y).sum(axis=1) for j in range(3)], axis=1)
+    fit = (np.linalg.pinv(A) @ b[..., None])[:, 0, 0]  # the local intercept: the fit at the grid point
+    return pd.DataFrame({"x": grid, "y": fit})
+
+
+def _titled(plot: ggplot, title: str, subtitle: str) -> ggplot:
+    return plot + labs(title=title, subtitle=subtitle) + theme_bw()
+
+
+def linearity(res: pd.DataFrame) -> ggplot:
+    """Residuals against fitted values, with a smoother and a line at zero."""
+    smooth = smooth_frame(res[".fitted"].to_numpy(), res[".resid"].to_numpy())
+    plot = (ggplot(res, aes(".fitted", ".resid")) + geom_hline(yintercept=0, linetype="dashed")
+            + geom_point(colour=_POINT, alpha=0.7) + geom_line(aes("x", "y"), smooth, colour=_LINE, size=1)
+            + labs(x="Fitted values", y="Residuals"))
+    return _titled(plot, "Linearity", "The smoother should be flat and horizontal")
+
+
+def homogeneity(res: pd.DataFrame) -> ggplot:
+    """√|standardized residuals| against fitted values, with a smoother (scale-location)."""
+    smooth = smooth_frame(res[".fitted"].to_numpy(), res[".sqrt.abs.std.resid"].to_numpy())
+    plot = (ggplot(res, aes(".fitted", ".sqrt.abs.std.resid")) + geom_point(colour=_POINT, alpha=0.7)
+            + geom_line(aes("x", "y"), smooth, colour=_LINE, size=1)
+            + labs(x="Fitted values", y="√|Standardized residuals|"))
+    return _titled(plot, "Homogeneity of variance", "The smoother should be flat and horizontal")
+
+
+def cook_contours(hat: np.ndarray, p: int, levels=COOK_LEVELS, n: int = 100) -> pd.DataFrame:
+    """Where Cook's distance D = s² h / ((1 − h) p) equals each level: s = ±√(D p (1 − h) / h)."""
+    h = np.linspace(max(hat.min(), 1e-3) * 0.5, min(hat.max() * 1.1, 0.999), n)
+    parts = []
+    for D in levels:
+        s = np.sqrt(D * p * (1 - h) / h)
+        for sign in (1, -1):
+            parts.append(pd.DataFrame({".hat": h, ".std.resid": sign * s, "level": f"{D:g}",
+                                       "piece": f"{D:g}{sign:+d}"}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def influence(res: pd.DataFrame, p: int) -> ggplot:
+    """Standardized residuals against leverage with Cook's distance contours at 0.5 and 1.
+
+    Points beyond the 0.5 contour are labelled with their row of the data.
+    """
+    contours = cook_contours(res[".hat"].to_numpy(), p)
+    beyond = res[res[".cooksd"] > COOK_LEVELS[0]]
+    span = res[".std.resid"].abs().max() * 1.1
+    plot = (ggplot(res, aes(".hat", ".std.resid")) + geom_hline(yintercept=0, linetype="dashed", colour="grey")
+            + geom_point(colour=_POINT, alpha=0.7)
+            + geom_line(aes(linetype="level", group="piece"), contours, colour="#c0392b")
+            + scale_linetype_manual(values=["dashed", "solid"], name="Cook's distance")
+            + coord_cartesian(xlim=(0, res[".hat"].max() * 1.05), ylim=(-span, span))
+            + labs(x="Leverage (hat value)", y="Standardized residuals"))
+    if len(beyond):
+        plot += geom_text(aes(label=".row"), beyond, colour="#c0392b", nudge_x=0.004, ha="left", size=9)
+    return _titled(plot, "Influential observations", "Points should lie inside the contours")
+
+
+def qq_frame(values: np.ndarray, level: float = 0.95) -> pd.DataFrame:
+    """Sorted values against normal quantiles (i − ½)/n, with a pointwise band for N(0, 1).
+
+    The i-th smallest of n uniforms is Beta(i, n − i + 1): its quantiles, through Φ⁻¹, bound
+    the i-th smallest of n standard normals.
+    """
+    n = len(values)
+    i = np.arange(1, n + 1)
+    tail = (1 - level) / 2
+    return pd.DataFrame({"theoretical": stats.norm.ppf((i - 0.5) / n), "sample": np.sort(values),
+                         "lower": stats.norm.ppf(stats.beta.ppf(tail, i, n - i + 1)),
+                         "upper": stats.norm.ppf(stats.beta.ppf(1 - tail, i, n - i + 1))})
+
+
+def normality(res: pd.DataFrame, level: float = 0.95) -> ggplot:
+    """Normal QQ plot of the standardized residuals, the line y = x and a pointwise band."""
+    qq = qq_frame(res[".std.resid"].to_numpy(), level)
+    plot = (ggplot(qq, aes("theoretical", "sample"))
+            + geom_ribbon(aes(ymin="lower", ymax="upper"), fill="grey", alpha=0.4)
+            + geom_abline(intercept=0, slope=1, colour=_LINE, size=1) + geom_point(colour=_POINT, alpha=0.7)
+            + labs(x="Standard normal quantiles", y="Standardized residuals"))
+    return _titled(plot, "Normality of residuals", f"Dots should fall along the line, inside the {level:.0%} band")
+
+
+def ranef_lines(model) -> pd.DataFrame:
+    """group, term and the modes' model-implied sd √(σ_b² − mean condsd²) (Var b = Var b̂ + E condvar)."""
+    condsd = {g: frame.attrs["condsd"] for g, frame in model.ranef(condVar=True).items()}
+    rows = []
+    for term, block in zip(model.terms, model.VarCorr().blocks):
+        for effect, var in zip(block.effects, np.diag(block.cov)):
+            mean_condvar = float(np.mean(condsd[term.group][effect].to_numpy() ** 2))
+            rows.append((term.group, effect, np.sqrt(max(var - mean_condvar, 0.0))))
+    return pd.DataFrame(rows, columns=["group", "term", "slope"])
+
+
+def ranef_normality(model, level: float = 0.95) -> ggplot:
+    """Normal QQ plot of each term's conditional modes with ±z·condsd bars."""
+    frame = ranef_frame(model, level)
+    lines = ranef_lines(model).merge(frame[["group", "term", "panel"]].drop_duplicates(), on=["group", "term"])
+    plot = (ggplot(frame, aes("quantile", "condval"))
+            + geom_abline(aes(intercept=0, slope="slope"), lines, colour=_LINE, size=1)
+            + geom_errorbar(aes(ymin="lower", ymax="upper"), colour=_SIM, width=0)
+            + geom_point(colour=_POINT)
+            + facet_wrap("panel", scales="free_y")
+            + labs(x="Standard normal quantiles", y=f"Conditional mode ± {level:.0%} interval"))
+    return _titled(plot, "Normality of random effects",
+                   "Dots should fall along the line: N(0, the modes' model-implied sd)")
+
+
+def density_frame(samples: np.ndarray, n: int = 512) -> pd.DataFrame:
+    """Gaussian kernel densities of each row of ``samples``, as R's density(): bandwidth
+    bw.nrd0, on a common grid reaching 3 bandwidths past the data (counts binned on the grid
+    and smoothed, as R's FFT does). Columns: draw (the row), x, density."""
+    q75, q25 = np.percentile(samples, [75, 25], axis=1)
+    spread = np.minimum(samples.std(axis=1, ddof=1), (q75 - q25) / 1.34)
+    bw = 0.9 * np.where(spread > 0, spread, np.abs(samples[:, 0]) + 1) * samples.shape[1] ** -0.2
+    lo, hi = samples.min() - 3 * bw.max(), samples.max() + 3 * bw.max()
+    grid = np.linspace(lo, hi, n)
+    step = grid[1] - grid[0]
+    pos = (samples - lo) / step  # linear binning onto the grid
+    left = np.clip(np.floor(pos).astype(int), 0, n - 2)
+    frac = pos - left
+    counts = np.zeros((samples.shape[0], n))
+    rows = np.repeat(np.arange(samples.shape[0]), samples.shape[1]).reshape(samples.shape)
+    np.add.at(counts, (rows, left), 1 - frac)
+    np.add.at(counts, (rows, left + 1), frac)
+    dens = np.stack([ndimage.gaussian_filter1d(c, h / step, mode="constant", truncate=5)
+                     for c, h in zip(counts, bw)]) / (samples.shape[1] * step)
+    return pd.DataFrame({"draw": np.repeat(np.arange(samples.shape[0]), n), "x": np.tile(grid, len(dens)),
+                         "density": dens.ravel()})
+
+
+def ppc(model, nsim: int = 50, seed=None) -> ggplot:
+    """The observed response's density over the densities of ``model.simulate(nsim)`` responses."""
+    sims = model.simulate(nsim=nsim, seed=seed).to_numpy().T
+    frame = density_frame(np.vstack([sims, model.fixed.y]))
+    observed = frame["draw"] == nsim
+    frame["source"] = pd.Categorical(np.where(observed, "Observed", "Simulated from the fit"),
+                                     categories=["Simulated from the fit", "Observed"])
+    plot = (ggplot(frame, aes("x", "density", colour="source", group="draw"))
+            + geom_line(frame[~observed], alpha=0.4) + geom_line(frame[observed], size=1.2))
+    plot = _titled(plot + scale_colour_manual(values={"Observed": _LINE, "Simulated from the fit": _SIM})
+                   + labs(x=model.formula.response, y="Density", colour=""),
+                   "Posterior predictive check", f"The observed density should look like the {nsim} simulated ones")
+    return plot + theme(legend_position="bottom")
+
+
+class Diagnostics(dict):
+    """The checks by name (each a ggplot), shown together as one composed figure."""
+
+    def figure(self, width: float = 12.0, row_height: float = 4.3):
+        """The checks composed two to a row (plotnine's ``|`` and ``/``), ``width`` inches wide."""
+        plots = list(self.values())
+        rows = [plots[i] | plots[i + 1] if i + 1 < len(plots) else plots[i]
+                for i in range(0, len(plots), 2)]
+        out = rows[0]
+        for row in rows[1:]:
+            out = out / row
+        if len(plots) == 1:
+            return out
+        return out & theme(figure_size=(width, row_height * len(rows)))
+
+    def draw(self):
+        """The composed figure, drawn: a matplotlib Figure."""
+        return self.figure().draw()
+
+    def save(self, filename, **kwargs):
+        """Save the composed figure (``kwargs`` as plotnine's ``Compose.save``)."""
+        self.figure().save(filename, **kwargs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.figure()._repr_mimebundle_(include=include, exclude=exclude)
+
+
+def plot_diagnostics(model, checks=CHECKS, nsim: int = 50, seed=None, level: float = 0.95) -> Diagnostics:
+    """The checks of ``performance::check_model``, each its own ggplot.
+
+    Parameters
+    ----------
+    model : LinearMixedModel or LinearModel
+    checks : sequence of str
+        Any of ``"linearity"`` (residuals vs fitted), ``"homogeneity"`` (√|standardized
+        residuals| vs fitted), ``"influence"`` (standardized residuals vs leverage, Cook's
+        distance contours at 0.5 and 1), ``"normality"`` (QQ of the standardized residuals),
+        ``"ranef"`` (QQ of each random effect with condVar bars; mixed models only) and
+        ``"ppc"`` (observed density against ``nsim`` simulated ones, reproducible with ``seed``).
+    level : float
+        Coverage of the bands and bars.
+
+    Returns
+    -------
+    Diagnostics
+        A dict of ggplots by check; ``.figure()`` composes them, and Jupyter shows them composed.
+    """
+    if not isinstance(model, (LinearMixedModel, LinearModel)):
+        raise ArgumentTypeError(f"plot_diagnostics needs a model from lmmplot.lmer or lmmplot.lm, "
+                                f"not {type(model).__name__}")
+    if isinstance(checks, str):
+        checks = (checks,)
+    unknown = [c for c in checks if c not in CHECKS]
+    if unknown or not checks:
+        raise ArgumentTypeError(f"plot_diagnostics: unknown checks {unknown}; choose from {list(CHECKS)}")
+    if "ranef" in checks and not isinstance(model, LinearMixedModel):
+        if tuple(checks) == CHECKS:
+            checks = [c for c in checks if c != "ranef"]
+        else:
+            raise ArgumentTypeError("plot_diagnostics: the 'ranef' check needs a mixed model; "
+                                    f"{model.formula.text!r} is an lmmplot.lm fit")
+    res = residual_frame(model) if set(checks) & {"linearity", "homogeneity", "influence", "normality"} else None
+    make = {"linearity": lambda: linearity(res), "homogeneity": lambda: homogeneity(res),
+            "influence": lambda: influence(res, model.n_fixed), "normality": lambda: normality(res, level),
+            "ranef": lambda: ranef_normality(model, level), "ppc": lambda: ppc(model, nsim, seed)}
+    return Diagnostics({c: make[c]() for c in checks})
