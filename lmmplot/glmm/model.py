@@ -344,6 +344,22 @@ class GeneralizedLinearMixedModel(MixedModel):
     def __repr__(self) -> str:
         return str(self.summary())
 
+    # ------------------------------------------------------------------ inference
+    def confint(self, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500,
+                seed=None, progress: bool = True, names: str = "lme4") -> pd.DataFrame:
+        """Confidence intervals for the variance parameters and fixed effects, as lme4's confint:
+        ``method`` "profile", "Wald" or "boot" (see :func:`lmmplot.confint.confint`)."""
+        from ..confint import confint
+
+        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
+                       progress=progress, names=names)
+
+    def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
+        """Responses simulated from the fit, as lme4's simulate() (see :mod:`lmmplot.glmm.simulate`)."""
+        from .simulate import simulate
+
+        return simulate(self, nsim=nsim, seed=seed)
+
     # ------------------------------------------------------------------ refits
     def with_family(self, family) -> "GeneralizedLinearMixedModel":
         """A copy on the same frame with another family, not yet fitted."""
