@@ -181,9 +181,7 @@ class GeneralizedLinearMixedModel(MixedModel):
         grad = None
         with single_threaded_blas():
             if self.nAGQ > 0 and not self._singular(self.theta):
-                _, self.hessian = deriv12(self.lme4_deviance, par)
-                grad = numeric_gradient(self.deviance_at, par)
-            self._set_estimates(par)
+                grad, self.hessian = self._derivatives(par)
         if self.nAGQ > 0:
             self.conv_code, self.messages = check_convergence(par, lower, grad, self.hessian)
         else:
@@ -214,6 +212,14 @@ class GeneralizedLinearMixedModel(MixedModel):
         self.theta = par[:nt].copy()
         self.factor = self.modes.factor
         self._forget()
+
+    def _derivatives(self, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """At (θ, β): the gradient of the deviance optimized, and lme4's Hessian (of
+        :meth:`lme4_deviance`); the model is left at (θ, β)."""
+        _, hess = deriv12(self.lme4_deviance, par)
+        grad = numeric_gradient(self.deviance_at, par)
+        self._set_estimates(par)
+        return grad, hess
 
     def _singular(self, theta: np.ndarray, tol: float = 1e-4) -> bool:
         return bool(np.any(theta[self.theta_lower == 0] < tol))
