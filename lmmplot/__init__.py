@@ -15,9 +15,14 @@ _LAZY: dict[str, str] = {
     "Gamma": ".glmm.family", "binomial": ".glmm.family", "gaussian": ".glmm.family",
     "negative_binomial": ".glmm.family", "poisson": ".glmm.family",
     "GeneralizedLinearMixedModel": ".glmm.model", "glmer": ".glmm.model", "glmer_nb": ".glmm.model",
+    "LmList": ".lmlist", "lmList": ".lmlist",
+    "geom_fitted": ".plotting.layers", "geom_no_pooling": ".plotting.layers",
+    "geom_population": ".plotting.layers",
+    "plot_pooling": ".plotting.pooling",
     "plot_coef": ".plotting.coef",
     "plot_diagnostics": ".plotting.diagnostics",
     "plot_ranef": ".plotting.ranef",
+    "plot_shrinkage": ".plotting.shrinkage",
 }
 
 __all__ = sorted(_LAZY)

@@ -490,12 +490,9 @@ def simulate_linear_predictor(model, rng: np.random.Generator) -> np.ndarray:
 
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:
     """One y* = Xβ + offset + Zb* + ε*, with b* ~ N(0, σ²ΛΛᵀ) and ε*ᵢ ~ N(0, σ²/wᵢ)."""
-    sigma = model.sigma
-    y = simulate_linear_predictor(model, rng)
-    noise = sigma * rng.standard_normal(model.nobs)
-    if model.prior_weights is not None:
-        noise /= np.sqrt(model.prior_weights)
-    return y + noise
+    from .simulate import draw_responses
+
+    return draw_responses(model, rng, 1)[0]
 
 
 def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:

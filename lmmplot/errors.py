@@ -1,8 +1,18 @@
 """The exceptions and warnings lmmplot raises, one family for the whole package."""
+import re
+
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class LmmplotError(Exception):
-    """Base class of every error lmmplot raises on purpose."""
+    """Base class of every error lmmplot raises on purpose.
+
+    Messages carry no terminal colour codes (formulaic's, quoted in ours, have them), so
+    that they read the same in a notebook, a log or a test.
+    """
+
+    def __init__(self, *args):
+        super().__init__(*(_TERMINAL_CODES.sub("", a) if isinstance(a, str) else a for a in args))
 
 
 class FormulaError(LmmplotError, ValueError):

@@ -48,6 +48,11 @@ class ParsedFormula:
     random: tuple[RandomTermSpec, ...]
     offsets: tuple[str, ...] = ()  # the insides of the fixed part's offset(...) terms
 
+    @property
+    def fixed_formula(self) -> str:
+        """The formula without its random terms, ``response ~ fixed part``."""
+        return f"{self.response} ~ {self.fixed}"
+
 
 def _split_top(text: str, seps: str) -> list[tuple[str, str]]:
     """Split ``text`` at separators outside brackets and quotes.
@@ -138,11 +143,27 @@ def _is_name(text: str) -> bool:
     return bool(_R_NAME.fullmatch(text)) or (text.startswith("`") and text.endswith("`") and len(text) > 2)
 
 
+def check_spaced_names(formula: str, columns) -> None:
+    """A column name with a space, written bare, is an error that says to put it in backticks.
+
+    Unquoted, ``body length`` reads as two names with no operator between them.
+    """
+    bare = re.sub(r"`[^`]*`", "", formula)
+    for col in columns:
+        if isinstance(col, str) and re.search(r"\s", col.strip()):
+            words = [re.escape(w) for w in col.split()]
+            if re.search(r"(?<![\w.`])" + r"\s+".join(words) + r"(?![\w.`])", bare):
+                raise FormulaError(f"column {col!r} has a space in its name: write it in backticks "
+                                   f"in the formula, `{col}`")
+
+
 def quote_dotted_names(parsed: ParsedFormula, columns) -> ParsedFormula:
     """Put R-style column names that Python cannot read (``total.fruits``) in backticks.
 
     R users write such names bare; formulaic would read ``total.fruits`` as an attribute.
+    A bare name with a space is an error with the backticks to write (:func:`check_spaced_names`).
     """
+    check_spaced_names(parsed.text, columns)
     dotted = [c for c in columns if isinstance(c, str) and not c.isidentifier() and _R_NAME.fullmatch(c)]
     if not dotted:
         return parsed

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from formulaic import ModelSpec, model_matrix
+from formulaic.errors import DataMismatchWarning
 from formulaic.transforms import C
 
 from .encoding import RMaterializer, ordered_levels
@@ -63,6 +64,99 @@ def required_columns(parsed: ParsedFormula) -> dict[str, str]:
     return used
 
 
+def value_columns(parsed: ParsedFormula) -> set[str]:
+    """The names whose values may enter the model's matrices (all but the grouping factors).
+
+    formulaic's required variables, and every bare name the texts use as a value: formulaic
+    reports none inside some calls (``poly(x, 2, raw=True)``). A superset: callers keep the
+    names that are columns.
+    """
+    out: set[str] = set()
+    for text in (parsed.response, parsed.fixed, *parsed.offsets, *(t.expr for t in parsed.random)):
+        out |= _variables(text, text) | _names_in(text)
+    return out
+
+
+def _names_in(text: str) -> set[str]:
+    """The names a formula text uses as values: not calls, keyword names or quoted strings."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", text)
+    quoted = set(re.findall(r"`([^`]+)`", text))
+    text = re.sub(r"`[^`]*`", " ", text)
+    bare = {m.group() for m in re.finditer(r"(?<![\w.])[A-Za-z_.][\w.]*", text)
+            if not re.match(r"\s*(\(|=(?!=))", text[m.end():])}
+    return bare | quoted
+
+
+def owned_columns(data: pd.DataFrame, parsed: ParsedFormula, also=()) -> pd.DataFrame:
+    """A copy of the columns the model uses (and of ``also``'s column names), row labels kept.
+
+    The fit owns it: sorting, dropping or editing the caller's frame afterwards reaches no
+    estimate, prediction or tidier. Checks that each column is there exactly once.
+    """
+    used = required_columns(parsed)
+    for name, where in used.items():
+        if name not in data.columns:
+            hint = difflib.get_close_matches(name, [str(c) for c in data.columns], n=1)
+            near = f"; did you mean {hint[0]!r}?" if hint else f"; the columns are {list(data.columns)}"
+            raise DataError(f"column {name!r} (in {where}) is not in the data{near}")
+    names = set(used) | value_columns(parsed) | {a for a in also if isinstance(a, str)}
+    twice = sorted({str(c) for c in data.columns[data.columns.duplicated()] if c in names})
+    if twice:
+        raise DataError(f"the data have more than one column named {twice[0]!r}; rename or drop "
+                        "the others, so that the formula names one column")
+    out = data.loc[:, [c for c in data.columns if c in names]]
+    if not _COPY_ON_WRITE:
+        out = out.copy()  # pandas 3 shares the columns until either frame writes to them
+    out.attrs = dict(data.attrs)
+    return out
+
+
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
+
+def as_float_columns(data: pd.DataFrame, names) -> pd.DataFrame:
+    """``data`` with each numeric column of ``names`` in float64 (a shallow copy).
+
+    A transform of an integer column (``I(x**3)`` on uint8, ``I(x*x)`` on int32) would
+    otherwise wrap around: R computes every number in double, and so does lmmplot, whatever
+    the dtype (numpy, pandas nullable, polars). Datetimes are refused with how to convert them.
+    """
+    out = None
+    for name in names:
+        if name not in data.columns:
+            continue  # the caller's own check names what is missing
+        col = data[name]
+        kind = col.dtype.kind
+        if kind in "mM" or isinstance(col.dtype, pd.DatetimeTZDtype):
+            how = (f"(data[{name!r}] - data[{name!r}].min()).dt.days" if kind != "m"
+                   else f"data[{name!r}].dt.total_seconds()")
+            raise DataError(f"column {name!r} is a {'duration' if kind == 'm' else 'date-time'} "
+                            f"({col.dtype}); the formula needs a number: convert it first, e.g. "
+                            f"to days since the first with {how}")
+        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col) or col.dtype == np.float64:
+            continue
+        if out is None:
+            out = data.copy(deep=False)
+        out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return data if out is None else out
+
+
+def predict_rows(predict, new: pd.DataFrame, columns) -> np.ndarray:
+    """``predict(rows)`` on the rows of ``new`` complete in ``columns``; NaN, with a warning, elsewhere."""
+    used = [c for c in new.columns if c in set(columns)]
+    missing = new[used].isna()
+    incomplete = missing.any(axis=1).to_numpy()
+    out = np.full(len(new), np.nan)
+    if incomplete.any():
+        counts = {c: int(n) for c, n in missing.sum().items() if n}
+        warnings.warn(f"{int(incomplete.sum())} of {len(new)} rows of newdata have missing values "
+                      f"(in {counts}): predicted as NaN", MissingDataWarning, stacklevel=3)
+        new = new.loc[~incomplete]
+    if len(new):
+        out[~incomplete] = predict(new)
+    return out
+
+
 def _variables(text: str, where: str) -> set[str]:
     try:
         found = set(formulaic_formula(text).required_variables)
@@ -71,6 +165,49 @@ def _variables(text: str, where: str) -> set[str]:
     # formulaic reports `total.fruits` by its root, total: name the column itself
     quoted = set(re.findall(r"`([^`]+)`", text))
     return (found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted
+
+
+@dataclass(frozen=True)
+class FormulaVariables:
+    """The data columns a model's formula uses, by role, each in the order the formula names them.
+
+    Attributes
+    ----------
+    response, fixed, random : tuple of str
+        Columns of the response, of the fixed part and of the random terms' left-hand sides.
+    groups : dict
+        Each grouping factor, named as lme4 names it (``Subject``, ``doctor:hospital``), to its
+        columns.
+    """
+
+    response: tuple[str, ...]
+    fixed: tuple[str, ...]
+    random: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]]
+
+
+def formula_variables(parsed: ParsedFormula) -> FormulaVariables:
+    """The columns ``parsed`` uses, by role (see :class:`FormulaVariables`)."""
+
+    def ordered(text: str, where: str) -> tuple[str, ...]:
+        return tuple(sorted(_variables(text, where), key=lambda name: (text.find(name), name)))
+
+    random_text = " + ".join(t.expr for t in parsed.random)
+    groups = {t.group: tuple(v.strip("`") for v in t.group_vars) for t in parsed.random}
+    return FormulaVariables(ordered(parsed.response, parsed.response), ordered(parsed.fixed, parsed.fixed),
+                            ordered(random_text, random_text) if parsed.random else (), groups)
+
+
+def design_frame(fixed: FixedDesign, newdata=None) -> pd.DataFrame:
+    """The fixed-effects matrix X for the fit's rows or for ``newdata``, columns named as R names them."""
+    X = fixed.X if newdata is None else fixed.new_X(as_pandas(newdata, "newdata"))
+    index = None if newdata is None else getattr(newdata, "index", None)
+    return pd.DataFrame(X, columns=fixed.columns, index=index)
+
+
+def term_rows(term: RandomTerm, data: pd.DataFrame) -> np.ndarray:
+    """A random term's model rows (n × p) for ``data``, encoded as in the fit."""
+    return np.asarray(_materialize(term.model_spec, data, f"the random term {term.spec.source}"), float)
 
 
 def complete_rows(data: pd.DataFrame, parsed: ParsedFormula,
@@ -82,11 +219,6 @@ def complete_rows(data: pd.DataFrame, parsed: ParsedFormula,
     if data.shape[0] == 0:
         raise DataError("data has no rows")
     used = required_columns(parsed)
-    for name, where in used.items():
-        if name not in data.columns:
-            hint = difflib.get_close_matches(name, [str(c) for c in data.columns], n=1)
-            near = f"; did you mean {hint[0]!r}?" if hint else f"; the columns are {list(data.columns)}"
-            raise DataError(f"column {name!r} (in {where}) is not in the data{near}")
     cols = [c for c in data.columns if c in used]
     missing = data[cols].isna()
     for name, values in (extra or {}).items():
@@ -142,16 +274,36 @@ def formula_offset(parsed: ParsedFormula, data: pd.DataFrame) -> np.ndarray | No
     return total
 
 
+def factor(values, *args, **kwargs):
+    """R's factor(): whole numbers as integers, so that levels read as R prints them (1, not 1.0)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) \
+            and np.abs(arr).max() < 2.0**53:
+        values = pd.Series(arr.astype(np.int64), index=getattr(values, "index", None))
+    return C(values, *args, **kwargs)
+
+
 # R's names for what formulaic offers under others, so R formulas read as users write them
-R_FUNCTIONS = {"factor": C, "cbind": np.column_stack, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10, "log2": np.log2,
+R_FUNCTIONS = {"factor": factor, "cbind": np.column_stack, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10,
+               "log2": np.log2,
                "log1p": np.log1p, "abs": np.abs}
 
 
 def _materialize(spec, data: pd.DataFrame, where: str):
-    """formulaic's model matrix (numpy-backed: a third faster than pandas for small data)."""
+    """formulaic's model matrix (numpy-backed: a third faster than pandas for small data).
+
+    With a fitted ``spec`` (new data), a level of a factor that the fit has not seen is an
+    error naming the column and the levels: formulaic would encode it as the reference level.
+    """
     try:
-        if isinstance(spec, ModelSpec):
-            return spec.get_model_matrix(data, na_action="ignore", context=R_FUNCTIONS)
+        if isinstance(spec, ModelSpec):  # new data: its numbers in double too, whichever path it came by
+            data = as_float_columns(data, [c for c in data.columns if data[c].dtype.kind not in "mM"])
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DataMismatchWarning)
+                try:
+                    return spec.get_model_matrix(data, na_action="ignore", context=R_FUNCTIONS)
+                except DataMismatchWarning as exc:
+                    raise DataError(_unseen_levels(spec, data, where, exc)) from None
         return model_matrix(spec, data, na_action="ignore", context=R_FUNCTIONS, output="numpy",
                             materializer=RMaterializer,
                             materializer_params={"ordered": ordered_levels(data)})
@@ -159,6 +311,25 @@ def _materialize(spec, data: pd.DataFrame, where: str):
         raise
     except Exception as exc:  # formulaic raises many types, all about what the user wrote
         raise DataError(f"cannot build {where} from the data: {exc}") from None
+
+
+def _unseen_levels(spec: ModelSpec, data: pd.DataFrame, where: str, exc: Warning) -> str:
+    """The message for new data with factor levels the fit has not seen, naming the columns."""
+    found = []
+    for factor_name, (kind, state) in spec.encoder_state.items():
+        if "categories" not in state:
+            continue
+        inner = re.fullmatch(r"(?:\w+\()?`?([^`(),]+?)`?(?:,.*)?\)?", factor_name)
+        column = inner.group(1).strip() if inner else factor_name
+        if column not in data.columns:
+            continue
+        known = {label(c) for c in state["categories"]}
+        new = sorted({label(v) for v in data[column].dropna().unique()} - known)
+        if new:
+            found.append(f"{column!r} has levels {new[:5]} not in the fit (its levels: {sorted(known)[:10]})")
+    what = "; ".join(found) if found else str(exc).split(":", 1)[-1].split(". They")[0].strip()
+    return (f"newdata cannot be encoded for {where}: {what}. lme4 stops here too; predict only "
+            "levels the model was fitted to")
 
 
 def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True) -> FixedDesign:
@@ -225,8 +396,10 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     keep &= norms > 0
     while keep.any():
         idx = np.flatnonzero(keep)
+        diag = np.zeros(idx.size)  # with fewer rows than columns, the columns past the rows are spanned
         R = np.linalg.qr(X[:, idx], mode="r")
-        ratio = np.abs(np.diag(R)) / norms[idx]
+        diag[: min(R.shape)] = np.abs(np.diag(R))
+        ratio = diag / norms[idx]
         bad = np.flatnonzero(ratio <= tol)
         if bad.size == 0:
             break
@@ -258,7 +431,7 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame, residual: bool = Tru
 
 def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool) -> tuple[np.ndarray, np.ndarray]:
     """A term's model rows for new data and each row's level index (-1 for a new level)."""
-    rows = np.asarray(_materialize(term.model_spec, data, f"the random term {term.spec.source}"), float)
+    rows = term_rows(term, data)
     labels = level_labels(data, tuple(v.strip("`") for v in term.spec.group_vars), term.spec.source)
     index = pd.Index(term.levels)
     codes = index.get_indexer(labels)
@@ -277,7 +450,9 @@ def level_labels(data: pd.DataFrame, group_vars: tuple[str, ...], where: str) ->
     for name in group_vars:
         if name not in data.columns:
             raise DataError(f"column {name!r} (grouping factor in {where}) is not in newdata")
-        parts.append(data[name].map(lambda v: "\0NA" if pd.isna(v) else label(v)).to_numpy(dtype=object))
+        codes, uniques = pd.factorize(data[name])  # label each distinct value once; -1 is missing
+        labels = np.array([label(u) for u in uniques] + ["\0NA"], dtype=object)
+        parts.append(labels[codes])
     out = parts[0]
     for part in parts[1:]:
         out = out + ":" + part

@@ -34,7 +34,7 @@ def hat_values(model, weights: np.ndarray | None = None) -> np.ndarray:
         rows = slice(start, min(start + _CHUNK, s.n))
         codes = first.codes[rows]
         w1 = np.einsum("iab,ib->ia", f.L11inv[codes], a1_all[rows])
-        a2 = model.fixed.X[rows]
+        a2 = s.Xq[rows]  # the system's own columns for X
         if qr:
             a2 = np.hstack([np.asarray((lam_t @ s.Z_rest[rows].T).T.toarray()), a2])
         v = np.einsum("imb,ib->im", K[codes], first.rows[rows])

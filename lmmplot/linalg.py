@@ -7,6 +7,8 @@ part is a sparse product. Nothing here depends on θ until :meth:`BlockedSystem.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -30,15 +32,37 @@ def _threadpools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
 def single_threaded_blas():
-    """A context in which BLAS runs on one thread.
+    """A context in which BLAS runs on one thread; the limits before it are restored after it.
 
     OpenBLAS's threads spin while they wait: with another process busy on one of two cores,
     a 1157 × 1157 Cholesky took 0.55 s on two threads and 0.019 s on one, and a fit's
     cross-products and QR slowed alike. A fit is a long chain of mid-sized calls; one
     thread is never much slower and never pathological.
+
+    The limit is the process's: contexts nest and overlap across threads, so the first to
+    enter sets it and the last to leave restores what it found (each restoring its own
+    snapshot would leave the limit at 1 when fits from two threads overlap).
     """
-    return _threadpools().limit(limits=1, user_api="blas")
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _threadpools().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 def level_sums(codes: np.ndarray, values: np.ndarray, nlevels: int) -> np.ndarray:
@@ -128,8 +152,38 @@ class Factor:
         return self.logdet1 + 2.0 * np.log(np.diag(self.L22)[:q_rest]).sum()
 
 
+def orthogonal_design(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
+    """X = QR and y's residual on X: the well-conditioned columns the cross-products are made of.
+
+    [Z X y]ᵀ[Z X y] squares the conditioning of [X y]: a response or predictor far from zero
+    (a response of 1e9 ± 25) leaves too few digits for the criterion. θ, u, the residuals and
+    the criterion (up to the constant log|R|² in REML's) are unchanged when X is replaced by
+    Q and y by y − Qc, c = QᵀWy; the user's β is R⁻¹(β_Q + c). With row weights W, Q is
+    orthonormal in W's inner product (QᵀWQ = I).
+
+    Returns
+    -------
+    Q, R (diagonal positive), c, y − Qc
+    """
+    sw = None if weights is None else np.sqrt(weights)
+    Qw, R = np.linalg.qr(X if sw is None else X * sw[:, None])
+    sign = np.where(np.diag(R) < 0, -1.0, 1.0)
+    Qw, R = Qw * sign, R * sign[:, None]
+    yw = y if sw is None else y * sw
+    coef = Qw.T @ yw
+    resid = yw - Qw @ coef
+    again = Qw.T @ resid  # one more projection: what rounding left in the span of X
+    coef, resid = coef + again, resid - Qw @ again
+    if sw is None:
+        return Qw, R, coef, resid
+    return Qw / sw[:, None], R, coef, resid / sw
+
+
 class BlockedSystem:
     """A's blocks for a model; :meth:`factor` updates L for a θ.
+
+    The fixed effects enter as the Q of X = QR and the response as its residual on X
+    (:func:`orthogonal_design`); :meth:`RX` and :meth:`solve` give them back in the user's terms.
 
     Rows may carry weights w (prior weights, or a GLMM's working weights): the blocks are
     then [Z X y]ᵀ diag(w) [Z X y], and the criteria subtract Σ log w as lme4 does. The
@@ -178,7 +232,9 @@ class BlockedSystem:
         self.w = weights
         with np.errstate(divide="ignore"):  # a GLMM's working weights may be 0; it never asks
             self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
-        W = np.column_stack([self.X, y])
+        self.Xq, self.R_X, self.y_coef, resid = orthogonal_design(self.X, y, weights)
+        self.logdet_R = 2.0 * np.log(np.diag(self.R_X)).sum()  # log|R_X|², the REML term's offset
+        W = np.column_stack([self.Xq, resid])
         Ww = W if weights is None else W * weights[:, None]
         first = self.first
         R1 = first.rows
@@ -227,7 +283,7 @@ class BlockedSystem:
             T1 = self.first.factor(theta[self.theta_slices[0]])
             d = self.pattern.diagonal(theta) if self.q_rest else _NO_ROWS
             return small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
-                                   self.n, reml) - self.log_weights
+                                   self.n, reml) - self.log_weights + (self.logdet_R if reml else 0.0)
         f = self.factor(theta)
         if not f.ok:
             return np.inf
@@ -237,8 +293,13 @@ class BlockedSystem:
         """The criterion read off a factor."""
         qr, p = self.q_rest, self.p
         log_diag = 2.0 * np.log(f.L22.diagonal())
-        return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum(),
+        return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum() + self.logdet_R,
                                   f.L22[-1, -1] ** 2, self.n, p, reml) - self.log_weights
+
+    def RX(self, f: Factor) -> np.ndarray:
+        """The upper-triangular R_X of the user's X at a factor: R_XᵀR_X is β's Schur complement."""
+        qr, p = self.q_rest, self.p
+        return f.L22[qr : qr + p, qr : qr + p].T @ self.R_X
 
     def deviance_at(self, theta: np.ndarray, sigma2: float, reml: bool) -> float:
         """The deviance (or REML criterion) at θ with σ² given, not profiled out (lmerTest's devfun_vp)."""
@@ -250,7 +311,8 @@ class BlockedSystem:
         dev = (f.logdet_z(qr) + diag[-1] ** 2 / sigma2 + self.n * np.log(2 * np.pi * sigma2)
                - self.log_weights)
         if reml:
-            dev += 2.0 * np.log(np.abs(diag[qr : qr + p])).sum() - p * np.log(2 * np.pi * sigma2)
+            dev += (2.0 * np.log(np.abs(diag[qr : qr + p])).sum() + self.logdet_R
+                    - p * np.log(2 * np.pi * sigma2))
         return dev
 
     def solve(self, f: Factor, beta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -259,14 +321,17 @@ class BlockedSystem:
         With ``beta`` given, only u is solved for, the response then being taken as already
         free of Xβ (a GLMM's second stage); otherwise u and β jointly.
         """
-        qr = self.q_rest
+        qr, p = self.q_rest, self.p
         L = f.L22
         if beta is None:
             sol = scipy.linalg.solve_triangular(L[:-1, :-1].T, L[-1, :-1], lower=False)
-            u_rest, beta = sol[:qr], sol[qr:]
+            u_rest = sol[:qr]
+            beta = scipy.linalg.solve_triangular(self.R_X, sol[qr:] + self.y_coef, lower=False)
             resid = self.y - self.X @ beta
         else:
-            u_rest = scipy.linalg.solve_triangular(L[:qr, :qr].T, L[-1, :qr], lower=False)
+            # L's last row holds y − Qc; its Z part is linear in the column, so add back Q's rows times c
+            y_row = L[-1, :qr] + self.y_coef @ L[qr : qr + p, :qr]
+            u_rest = scipy.linalg.solve_triangular(L[:qr, :qr].T, y_row, lower=False)
             resid = self.y
         if qr:
             resid = resid - self.Z_rest @ self.lam_rest_times(f.theta, u_rest)

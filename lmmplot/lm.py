@@ -7,7 +7,8 @@ import scipy.linalg
 
 from .distributions import f_sf, t_sf
 from .formula import parse_formula, quote_dotted_names
-from .frame import as_pandas, complete_rows, fixed_design
+from .frame import (as_float_columns, as_pandas, complete_rows, design_frame, fixed_design, formula_variables,
+                    owned_columns, predict_rows, value_columns)
 
 
 class LinearModel:
@@ -16,10 +17,12 @@ class LinearModel:
     REML = False
 
     def __init__(self, formula: str, data):
-        self.data = as_pandas(data)
-        self.formula = quote_dotted_names(parse_formula(formula, need_random=False), self.data.columns)
+        raw = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula, need_random=False), raw.columns)
+        self.data = owned_columns(raw, self.formula)
         self.data_is_polars = not isinstance(data, pd.DataFrame)
-        self.frame, self.kept_rows = complete_rows(self.data, self.formula)
+        frame, self.kept_rows = complete_rows(self.data, self.formula)
+        self.frame = as_float_columns(frame, value_columns(self.formula))
         self.fixed = fixed_design(self.formula, self.frame)
         X, y = self.fixed.X, self.fixed.y
         self.Q, self.R = scipy.linalg.qr(X, mode="economic")
@@ -45,6 +48,15 @@ class LinearModel:
     @property
     def coef_names(self) -> list[str]:
         return list(self.fixed.columns)
+
+    @property
+    def variables(self):
+        """The data columns the formula uses, by role: response, fixed (random and groups empty)."""
+        return formula_variables(self.formula)
+
+    def model_matrix(self, newdata=None) -> pd.DataFrame:
+        """R's ``model.matrix``: X for the fit's rows or for ``newdata``."""
+        return design_frame(self.fixed, newdata)
 
     def fitted(self) -> np.ndarray:
         return self.fixed.X @ self.beta
@@ -86,7 +98,9 @@ class LinearModel:
         """Predictions for ``newdata`` (the fitted rows when None)."""
         if newdata is None:
             return self.fitted()
-        return self.fixed.new_X(as_pandas(newdata, "newdata")) @ self.beta
+        columns = value_columns(self.formula)
+        new = as_float_columns(as_pandas(newdata, "newdata"), columns)
+        return predict_rows(lambda rows: self.fixed.new_X(rows) @ self.beta, new, columns)
 
     def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
         """Responses Xβ + ε*, ε* ~ N(0, σ²I), as R's simulate(): columns sim_1 … sim_nsim."""

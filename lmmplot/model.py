@@ -1,16 +1,21 @@
 """Linear mixed models fitted as lme4 fits them: ``lmer(formula, data, REML=True)``."""
 from __future__ import annotations
 
+import copy
 import warnings
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from .errors import ArgumentTypeError, ConvergenceWarning, DataError
-from .formula import parse_formula, quote_dotted_names
-from .frame import as_pandas, complete_rows, fixed_design, formula_offset, random_terms, row_values
+from .errors import ArgumentTypeError, ConvergenceWarning, DataError, FormulaError
+from .formula import formulaic_formula, parse_formula, quote_dotted_names
+from .frame import (
+    as_float_columns, as_pandas, complete_rows, design_frame, fixed_design, formula_offset, formula_variables,
+    owned_columns, predict_rows, random_rows, random_terms, row_values, term_rows, value_columns,
+)
 from .linalg import BlockedSystem, single_threaded_blas
 from .names import unique_group_names
 from .numderiv import deriv12
@@ -48,6 +53,7 @@ class MixedModel:
                                                     ("offset", row_values(offset, self.data, "offset")))
                  if values is not None}
         frame, self.kept_rows = complete_rows(self.data, self.formula, extra)
+        frame = as_float_columns(frame, value_columns(self.formula))
         self.frame = frame
         self.fixed = fixed_design(self.formula, frame, response=self._numeric_response)
         self.terms = random_terms(self.formula, frame, residual=self._residual_row)
@@ -118,10 +124,12 @@ class MixedModel:
         """Xβ plus the offset: the population-level prediction on the fitted rows."""
         return self.fixed.X @ self.beta + self.offset
 
-    def random_part(self) -> np.ndarray:
+    def random_part(self, include: list[bool] | None = None) -> np.ndarray:
+        """Zb on the fitted rows; with ``include``, only the terms it marks True."""
         out = np.zeros(self.nobs)
-        for t, b in zip(self.terms, self.term_effects):
-            out += np.einsum("ij,ij->i", t.rows, b[t.codes])
+        for k, (t, b) in enumerate(zip(self.terms, self.term_effects)):
+            if include is None or include[k]:
+                out += np.einsum("ij,ij->i", t.rows, b[t.codes])
         return out
 
     def fixef(self) -> pd.Series:
@@ -131,6 +139,22 @@ class MixedModel:
     @property
     def coef_names(self) -> list[str]:
         return list(self.fixed.columns)
+
+    @property
+    def variables(self):
+        """The data columns the formula uses, by role: response, fixed, random, groups."""
+        return formula_variables(self.formula)
+
+    def model_matrix(self, newdata=None, type: str = "fixed"):
+        """lme4's ``model.matrix``: X (``type="fixed"``), or with ``type="randomListRaw"`` each
+        term's random-effects rows, a list of frames in VarCorr's order; for the fit's rows or
+        ``newdata``."""
+        if type == "fixed":
+            return design_frame(self.fixed, newdata)
+        if type != "randomListRaw":
+            raise ArgumentTypeError(f"type must be 'fixed' or 'randomListRaw', not {type!r}")
+        data = self.frame if newdata is None else as_pandas(newdata, "newdata")
+        return [pd.DataFrame(term_rows(t, data), columns=t.columns, index=data.index) for t in self.terms]
 
     def ranef(self, condVar: bool = False) -> dict[str, pd.DataFrame]:
         """Conditional modes per grouping factor: level × effect frames, as lme4's ranef().
@@ -188,28 +212,69 @@ class MixedModel:
         Parameters
         ----------
         newdata : DataFrame, optional
-        re_form : None or "~0"
-            None includes every random effect; ``"~0"`` (or ``"NA"``) gives the population
-            prediction Xβ.
+        re_form : None, "~0", NA or a formula of random terms
+            As lme4's ``re.form``: None includes every random effect; ``"~0"``, ``"NA"`` or
+            ``np.nan`` none (the population prediction Xβ); a formula such as
+            ``"~(1|subject)"`` the terms it names.
         allow_new_levels : bool
             Let levels unseen in the fit through, with random effects of zero.
-        """
-        population = re_form is not None and str(re_form).replace(" ", "") in ("~0", "NA", "0")
-        if re_form is not None and not population:
-            raise ArgumentTypeError(f"re_form must be None or '~0', not {re_form!r}")
-        if newdata is None:
-            return self.fixed_part() if population else self.fitted()
-        new = as_pandas(newdata, "newdata")
-        pred = self.fixed.new_X(new) @ self.beta + self.new_offset(new)
-        if population:
-            return pred
-        from .frame import random_rows
 
-        for t, b in zip(self.terms, self.term_effects):
-            rows, codes = random_rows(t, new, allow_new_levels)
-            seen = codes >= 0
-            pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
-        return pred
+        Rows of ``newdata`` with a missing value in a column the prediction uses are
+        predicted as NaN, with a warning; a factor level the fit has not seen is an error.
+        """
+        include = self._re_form_terms(re_form)
+        if newdata is None:
+            return self.fixed_part() + self.random_part(include)
+        def predict(new):
+            pred = self.fixed.new_X(new) @ self.beta + self.new_offset(new)
+            for t, b, keep in zip(self.terms, self.term_effects, include):
+                if keep:
+                    rows, codes = random_rows(t, new, allow_new_levels)
+                    seen = codes >= 0
+                    pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
+            return pred
+
+        new = as_float_columns(as_pandas(newdata, "newdata"), value_columns(self.formula))
+        return predict_rows(predict, new, self._prediction_columns(include))
+
+    def _prediction_columns(self, include: list[bool]) -> set[str]:
+        """The columns a prediction with the terms marked in ``include`` reads."""
+        parsed = self.formula
+        cols = value_columns(replace(parsed, response="0", random=()))
+        for spec, keep in zip(parsed.random, include):
+            if keep:
+                cols |= value_columns(replace(parsed, response="0", fixed="1", offsets=(), random=(spec,)))
+                cols |= {v.strip("`") for v in spec.group_vars}
+        return cols
+
+    def _re_form_terms(self, re_form) -> list[bool]:
+        """Which random terms ``re_form`` (lme4's ``re.form``) keeps, one flag per term."""
+        if re_form is None:
+            return [True] * len(self.terms)
+        if re_form is pd.NA or (isinstance(re_form, float) and np.isnan(re_form)):
+            return [False] * len(self.terms)
+        if not isinstance(re_form, str):
+            raise ArgumentTypeError(f"re_form must be None, NA, '~0' or a formula such as "
+                                    f"'~(1|{self.terms[0].group})', not {re_form!r}")
+        compact = re_form.replace(" ", "")
+        if compact in ("~0", "NA", "0", "~-1", "~1"):
+            return [False] * len(self.terms)
+        if not compact.startswith("~"):
+            raise FormulaError(f"re_form {re_form!r} must be a one-sided formula such as "
+                               f"'~(1|{self.terms[0].group})'")
+        parsed = quote_dotted_names(parse_formula(f"0 {re_form.strip()}"), self.data.columns)
+        if parsed.fixed.replace(" ", "") not in ("1", "0", "-1", "1-1", "0+1"):
+            raise FormulaError(f"re_form {re_form!r} may name random terms only, not {parsed.fixed!r}")
+        known = {_term_key(t.spec): k for k, t in enumerate(self.terms)}
+        include = [False] * len(self.terms)
+        for spec in parsed.random:
+            k = known.get(_term_key(spec))
+            if k is None:
+                raise FormulaError(
+                    f"re_form's {spec.source} is not one of the model's random terms "
+                    f"({', '.join(dict.fromkeys(t.spec.source for t in self.terms))})")
+            include[k] = True
+        return include
 
     def _conditional_sds(self) -> list[np.ndarray]:
         """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
@@ -247,8 +312,9 @@ class LinearMixedModel(MixedModel):
     def __init__(self, formula: str, data, REML: bool = True, weights=None, offset=None):
         if not isinstance(REML, (bool, np.bool_)):
             raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
-        self.data = as_pandas(data)
-        self.formula = quote_dotted_names(parse_formula(formula), self.data.columns)
+        raw = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula), raw.columns)
+        self.data = owned_columns(raw, self.formula, (weights, offset))
         self.data_is_polars = not isinstance(data, pd.DataFrame)
         self._read_frame(weights, offset)
         self.REML = bool(REML)
@@ -277,6 +343,7 @@ class LinearMixedModel(MixedModel):
             if grad is None and not self.isSingular():
                 grad, hess = deriv12(self.objective, self.theta)
             self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
+            self.messages = self.messages + _perfect_fit_messages(self.sigma, self.system.y)
         for msg in self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
@@ -337,8 +404,7 @@ class LinearMixedModel(MixedModel):
     @cached_property
     def RX(self) -> np.ndarray:
         """The upper-triangular R_X with R_XᵀR_X = the Schur complement for β."""
-        qr, p = self.system.q_rest, self.system.p
-        return self.factor.L22[qr : qr + p, qr : qr + p].T
+        return self.system.RX(self.factor)
 
     @cached_property
     def varpar_covariance(self):
@@ -404,6 +470,19 @@ class LinearMixedModel(MixedModel):
             r = r * np.sqrt(self.prior_weights)
         return r
 
+    def at_theta(self, theta) -> "LinearMixedModel":
+        """A copy of the fit evaluated at another θ (its β, b, σ ... follow from θ); the data
+        and designs are shared, not copied. MixedModelsMakie's shrinkage plot reads the modes
+        at a very large θ (nearly unpenalized) this way."""
+        theta = np.atleast_1d(np.asarray(theta, float))
+        if theta.shape != self.theta.shape:
+            raise ArgumentTypeError(f"theta must have {self.theta.size} values, not {theta.size}")
+        if np.any(theta < self.theta_lower):
+            raise ArgumentTypeError("theta is below its lower bounds (variances' factors must be >= 0)")
+        other = copy.copy(self)
+        other._set_theta(theta)
+        return other
+
     def simulate(self, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
         """Responses simulated from the fit, as lme4's simulate(): columns sim_1 … sim_nsim.
 
@@ -453,6 +532,29 @@ class LinearMixedModel(MixedModel):
 
         return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
                        progress=progress, names=names)
+
+PERFECT_FIT_TOL = 1e-6
+
+
+def _perfect_fit_messages(sigma: float, y: np.ndarray) -> list[str]:
+    """R's warning for a response fitted exactly (lm's summary: "essentially perfect fit").
+
+    The residual sd is then at the rounding of y, or as small as the optimizer pushed it
+    (the criterion falls without bound as σ → 0): below 1e-6 of the response's own sd.
+    lme4 says only that the model failed to converge or is nearly unidentifiable.
+    """
+    spread = float(np.std(y))
+    if spread > 0 and sigma > PERFECT_FIT_TOL * spread:
+        return []
+    return [f"essentially perfect fit: the residual standard deviation is {sigma:.3g} for a response "
+            f"of standard deviation {spread:.3g}; the estimates, standard errors and tests are unreliable"]
+
+
+def _term_key(spec) -> tuple:
+    """What identifies a random term: its grouping factor and the set of its effects."""
+    terms = frozenset(str(t) for t in formulaic_formula(spec.expr))
+    return (spec.group, terms)
+
 
 def _inverse_blocks(L: np.ndarray, ps: list[int], nls: list[int]) -> list[np.ndarray]:
     """Diagonal p × p blocks of (LLᵀ)⁻¹, grouped per term."""

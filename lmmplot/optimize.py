@@ -107,7 +107,7 @@ def minimize_theta(
             break
     if grad is None:
         snapped, snapped_value = _snap_to_bounds(scaled, phi, best, lower_phi)
-        if snapped_value <= best and not np.array_equal(snapped, phi):
+        if _no_worse(snapped_value, best) and not np.array_equal(snapped, phi):
             phi, best = snapped, snapped_value
             new_phi, value = bobyqa(scaled, phi, lower_phi, step=RESTART_STEP, ftol_rel=1e-12)
             if value <= best:
@@ -159,6 +159,11 @@ def _snap_to_bounds(fun, phi: np.ndarray, value: float, lower: np.ndarray,
         trial = phi.copy()
         trial[i] = lower[i]
         trial_value = fun(trial, None)
-        if trial_value <= value:
+        if _no_worse(trial_value, value):
             phi, value = trial, trial_value
     return phi, value
+
+
+def _no_worse(value: float, best: float) -> bool:
+    """``value`` is not above ``best`` by more than the criterion's rounding (a few ulps)."""
+    return value <= best + 8 * np.finfo(float).eps * abs(best)

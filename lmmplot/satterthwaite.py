@@ -33,7 +33,7 @@ class VarparCovariance:
 
         def vcov_beta(varpar):
             f = system.factor(varpar[:-1])
-            RX = f.L22[qr : qr + p, qr : qr + p].T
+            RX = system.RX(f)
             Rinv = scipy.linalg.solve_triangular(RX, np.eye(p), lower=False)
             return varpar[-1] ** 2 * (Rinv @ Rinv.T)
 

@@ -36,22 +36,32 @@ def _conditioned_on_modes(use_u, re_form) -> bool:
     return False
 
 
+def draw_responses(model, rng: np.random.Generator, nsim: int, keep_modes: bool = False) -> np.ndarray:
+    """nsim × n draws of y* = Xβ + offset + Zb* + ε*, ε*ᵢ ~ N(0, σ²/wᵢ).
+
+    b* ~ N(0, σ²ΛΛᵀ) drawn anew (term by term, then the residuals), or the conditional
+    modes with ``keep_modes``.
+    """
+    sigma = model.sigma
+    if keep_modes:
+        sims = np.tile(model.fitted(), (nsim, 1))
+    else:
+        sims = np.tile(model.fixed_part(), (nsim, 1))
+        for term, sl in zip(model.terms, model.system.theta_slices):
+            T = term.factor(model.theta[sl])
+            b = sigma * rng.standard_normal((nsim, term.nlevels, term.p)) @ T.T
+            sims += np.einsum("ip,sip->si", term.rows, b[:, term.codes, :])
+    noise = sigma * rng.standard_normal((nsim, model.nobs))
+    if model.prior_weights is not None:
+        noise /= np.sqrt(model.prior_weights)
+    return sims + noise
+
+
 def simulate_lmer(model, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
-    """y* = Xβ + Zb* + ε*, ε* ~ N(0, σ²I); b* ~ N(0, σ²ΛΛᵀ) new, or the modes with ``use_u``."""
+    """lme4's simulate(): new random effects and residuals, or the modes kept with ``use_u``."""
     nsim = _check(nsim)
     keep_modes = _conditioned_on_modes(use_u, re_form)
-    rng = np.random.default_rng(seed)
-    n, sigma = model.nobs, model.sigma
-    if keep_modes:
-        mean = model.fitted()
-        sims = mean + sigma * rng.standard_normal((nsim, n))
-        return _frame(model, sims)
-    sims = model.fixed_part() + sigma * rng.standard_normal((nsim, n))
-    for term, sl in zip(model.terms, model.system.theta_slices):
-        T = term.factor(model.theta[sl])
-        b = sigma * rng.standard_normal((nsim, term.nlevels, term.p)) @ T.T
-        sims += np.einsum("ip,sip->si", term.rows, b[:, term.codes, :])
-    return _frame(model, sims)
+    return _frame(model, draw_responses(model, np.random.default_rng(seed), nsim, keep_modes))
 
 
 def simulate_lm(model, nsim: int = 1, seed=None) -> pd.DataFrame:

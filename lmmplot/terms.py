@@ -92,8 +92,14 @@ def group_codes(data: pd.DataFrame, group_vars: tuple[str, ...]) -> tuple[np.nda
     per_var_codes, per_var_labels = [], []
     for name in group_vars:
         codes, uniques = pd.factorize(data[name], sort=True)
+        labels = np.array([label(u) for u in uniques], dtype=object)
+        if len(set(labels)) < len(labels):
+            # values that print alike (1 and "1", 1 and 1.0) are one level, as in R's factor()
+            labels, merged = np.unique(labels.astype(str), return_inverse=True)
+            codes = merged.ravel()[codes]
+            labels = labels.astype(object)
         per_var_codes.append(codes)
-        per_var_labels.append(np.array([label(u) for u in uniques], dtype=object))
+        per_var_labels.append(labels)
     if len(group_vars) == 1:
         return per_var_codes[0].astype(np.intp), per_var_labels[0]
     keys = np.stack(per_var_codes, axis=1)

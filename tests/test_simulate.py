@@ -77,6 +77,15 @@ def test_crossed(fits, reference):
     _check_moments(model.simulate(NSIM, seed=2).to_numpy(), model.fixed_part(), V)
 
 
+def test_prior_weights(sleepstudy):
+    """With weights the residual variance of row i is σ²/wᵢ."""
+    data = sleepstudy.assign(w=1 + sleepstudy["Days"] / 3)
+    model = lp.lmer("Reaction ~ Days + (1|Subject)", data, weights="w")
+    J = _dummies(data["Subject"])
+    V = model.VarCorr().blocks[0].cov[0, 0] * J @ J.T + np.diag(model.sigma**2 / data["w"])
+    _check_moments(model.simulate(NSIM, seed=5).to_numpy(), model.fixed_part(), V)
+
+
 def test_conditional_on_modes(sleep_fit):
     sims = sleep_fit.simulate(NSIM, seed=3, use_u=True).to_numpy()
     _check_moments(sims, sleep_fit.fitted(), sleep_fit.sigma**2 * np.eye(180))

@@ -16,7 +16,7 @@ from ..errors import ArgumentTypeError
 from ..lm import LinearModel
 from ..model import LinearMixedModel
 from ..tidiers import augment
-from .ranef import ranef_frame
+from .ranef import group_covariances, ranef_frame
 
 CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
 COOK_LEVELS = (0.5, 1.0)
@@ -26,14 +26,16 @@ _POINT, _LINE, _SIM = "#1f5fa0", "#2e9e6e", "#7aa6d6"
 def residual_frame(model) -> pd.DataFrame:
     """The fitted rows of ``augment(model)`` with ``.std.resid`` and ``.row`` (the data's index).
 
-    ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()).
+    ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()); with
+    prior weights the standardized residuals are the Pearson ones √w·r / (σ √(1 − h)).
     """
     aug = augment(model)
     aug = aug.loc[model.data.index[model.kept_rows]]
     out = pd.DataFrame({".row": aug.index.astype(str), ".fitted": aug[".fitted"].to_numpy(),
                         ".resid": aug[".resid"].to_numpy(), ".hat": aug[".hat"].to_numpy(),
                         ".cooksd": aug[".cooksd"].to_numpy()})
-    out[".std.resid"] = out[".resid"] / (model.sigma * np.sqrt(1.0 - out[".hat"]))
+    pearson = aug[".wtres"] if ".wtres" in aug else aug[".resid"]
+    out[".std.resid"] = pearson.to_numpy() / (model.sigma * np.sqrt(1.0 - out[".hat"]))
     out[".sqrt.abs.std.resid"] = np.sqrt(np.abs(out[".std.resid"]))
     return out
 
@@ -135,12 +137,13 @@ def normality(res: pd.DataFrame, level: float = 0.95) -> ggplot:
 
 def ranef_lines(model) -> pd.DataFrame:
     """group, term and the modes' model-implied sd √(σ_b² − mean condsd²) (Var b = Var b̂ + E condvar)."""
-    condsd = {g: frame.attrs["condsd"] for g, frame in model.ranef(condVar=True).items()}
+    covs = group_covariances(model)
     rows = []
-    for term, block in zip(model.terms, model.VarCorr().blocks):
-        for effect, var in zip(block.effects, np.diag(block.cov)):
-            mean_condvar = float(np.mean(condsd[term.group][effect].to_numpy() ** 2))
-            rows.append((term.group, effect, np.sqrt(max(var - mean_condvar, 0.0))))
+    for group, frame in model.ranef(condVar=True).items():
+        condsd = frame.attrs["condsd"]
+        for term in frame.columns:
+            var = covs[group].loc[term, term] - float(np.mean(condsd[term].to_numpy() ** 2))
+            rows.append((group, term, np.sqrt(max(var, 0.0))))
     return pd.DataFrame(rows, columns=["group", "term", "slope"])
 
 

@@ -46,6 +46,25 @@ def ranef_frame(model, level: float = 0.95) -> pd.DataFrame:
     return out
 
 
+def group_covariances(model) -> dict[str, pd.DataFrame]:
+    """Each grouping factor's random-effect covariance (VarCorr's blocks of that factor joined;
+    terms in separate blocks, as ``(1 + x || g)`` makes them, are uncorrelated)."""
+    parts: dict[str, list] = {}
+    for term, block in zip(model.terms, model.VarCorr().blocks):
+        parts.setdefault(term.group, []).append(block)
+    out = {}
+    for group, blocks in parts.items():
+        names = [e for b in blocks for e in b.effects]
+        cov = np.zeros((len(names), len(names)))
+        at = 0
+        for b in blocks:
+            k = len(b.effects)
+            cov[at : at + k, at : at + k] = b.cov
+            at += k
+        out[group] = pd.DataFrame(cov, index=names, columns=names)
+    return out
+
+
 def _level_labels(keys) -> list[str]:
     return [key.split(_SEP, 1)[1] for key in keys]
 
