@@ -16,7 +16,7 @@ from ..errors import DataError
 from ..linalg import BlockedSystem, Factor
 
 TOL = 1e-10  # relative change of the penalized deviance that ends the iterations ...
-ETA_TOL = 1e-8  # ... together with the change of η: the deviance is then smooth enough for
+ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smooth enough for
 # finite-difference Hessians (lme4's rule alone leaves log|L| a step behind the modes)
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
