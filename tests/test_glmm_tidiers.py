@@ -169,6 +169,8 @@ def test_augment_of_our_fit_matches_broom_mixed(fits, cid):
 def test_augment_keeps_the_callers_data_and_lme4s_weights(fits):
     out = lp.augment(fits.own("cbpp_binomial"))
     data = lp.load_dataset("cbpp")
+    for col in CASES["cbpp_binomial"]["factors"]:  # as fit_case gave them to the fit
+        data[col] = data[col].astype(str)
     pd.testing.assert_frame_equal(out[list(data.columns)], data)
     np.testing.assert_allclose(out[".weights"], data["size"])  # cbind's totals are the weights
     np.testing.assert_allclose(out[".offset"], 0.0)

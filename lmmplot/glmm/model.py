@@ -19,7 +19,7 @@ from scipy import optimize, special
 
 from ..errors import ArgumentTypeError, ConvergenceWarning, DataError
 from ..formula import _split_top, formulaic_formula, parse_formula, quote_dotted_names
-from ..frame import _materialize, as_pandas
+from ..frame import _materialize, as_pandas, owned_columns
 from ..linalg import BlockedSystem, single_threaded_blas
 from ..model import MixedModel, check_convergence
 from ..numderiv import deriv12
@@ -75,8 +75,9 @@ class GeneralizedLinearMixedModel(MixedModel):
         if nAGQ > 100:
             raise ArgumentTypeError("nAGQ must be at most 100, as lme4's quadrature rules")
         self.nAGQ = int(nAGQ)
-        self.data = as_pandas(data)
-        self.formula = quote_dotted_names(parse_formula(formula), self.data.columns)
+        raw = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula), raw.columns)
+        self.data = owned_columns(raw, self.formula, (weights, offset))
         self.data_is_polars = not isinstance(data, pd.DataFrame)
         self._read_frame(weights, offset)
         if self.nAGQ > 1 and (len(self.terms) > 1 or self.terms[0].p > 1):
