@@ -15,6 +15,7 @@ _LAZY: dict[str, str] = {
     "augment": ".tidiers", "glance": ".tidiers", "tidy": ".tidiers",
     "Gamma": ".glmm.family", "binomial": ".glmm.family", "gaussian": ".glmm.family",
     "negative_binomial": ".glmm.family", "poisson": ".glmm.family",
+    "GeneralizedLinearMixedModel": ".glmm.model", "glmer": ".glmm.model", "glmer_nb": ".glmm.model",
     "LmList": ".lmlist", "lmList": ".lmlist",
     "geom_fitted": ".plotting.layers", "geom_no_pooling": ".plotting.layers",
     "geom_population": ".plotting.layers",

@@ -203,8 +203,9 @@ def varpar_vector(model, theta: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def theta_from_varpar(model, varpar: np.ndarray) -> np.ndarray | None:
-    """θ (relative to σ, the last entry) for sds and correlations; None if not a covariance."""
-    sigma = varpar[-1]
+    """θ (relative to σ, the last entry where the model has a scale) for sds and correlations;
+    None if not a covariance."""
+    sigma = varpar[-1] if has_scale(model) else 1.0
     theta = np.empty(model.system.ntheta)
     for term, sl in zip(model.terms, model.system.theta_slices):
         r, c = term.tril
@@ -284,14 +285,22 @@ def varpar_deviance(model, varpar: np.ndarray) -> float:
 # ---------------------------------------------------------------------------- profile
 def profile_intervals(model, table: ParameterTable, which: np.ndarray, zeta: np.ndarray) -> np.ndarray:
     """Where each chosen parameter's likelihood profile crosses ``zeta`` (lower, upper)."""
-    ml = ml_refit(model) if model.REML else model
-    base = ml.deviance()
+    glmm = getattr(model, "family", None) is not None
+    ml = ml_refit(model) if getattr(model, "REML", False) else model
+    base = -2.0 * ml.logLik()
     estimate = np.concatenate([varpar_vector(ml, ml.theta, ml.sigma), ml.beta])
     se_beta = np.sqrt(np.diag(ml.vcov().to_numpy()))
     out = np.full((len(table.kind), 2), np.nan)
     lower, upper = table.lower, table.upper
     for k in which:
-        if k < table.n_varpar:
+        if glmm:
+            step = np.concatenate([np.where(table.kind[: table.n_varpar] == "cor", 0.02,
+                                            0.1 * np.maximum(estimate[: table.n_varpar], 0.05)),
+                                   0.1 * se_beta])
+            profile = GlmmProfile(ml, k, estimate, base, lower, upper, step)
+            first_step = 0.5 * se_beta[k - table.n_varpar] if k >= table.n_varpar else \
+                _first_varpar_step(table.kind[k], estimate[k], 1.0)
+        elif k < table.n_varpar:
             profile = VarparProfile(ml, k, estimate[: table.n_varpar], base, lower, upper)
             first_step = _first_varpar_step(table.kind[k], estimate[k], ml.sigma)
         else:
@@ -406,6 +415,35 @@ class FixedEffectProfile(_Profile):
         return res.fun, res.theta
 
 
+class GlmmProfile(_Profile):
+    """A GLMM's deviance (−2 logLik) with parameter ``k`` fixed (an sd or correlation, or a
+    fixed effect), minimized over all the others, as lme4's profile of a glmer fit."""
+
+    def __init__(self, model, k: int, estimate: np.ndarray, base: float, lower: np.ndarray,
+                 upper: np.ndarray, step: np.ndarray):
+        super().__init__()
+        # a copy: PIRLS moves the conditional modes and reweights the system in place
+        self.model = copy.copy(model)
+        self.model.system = copy.deepcopy(model.system)
+        self.k, self.base, self.estimate = k, base, estimate[k]
+        self.free = np.arange(estimate.size) != k
+        self.start = estimate[self.free]
+        self.lower, self.upper, self.step = lower[self.free], upper[self.free], step[self.free]
+        self._full = estimate.copy()
+        self._n_varpar = model.theta.size
+
+    def minimize(self, x, start):
+        def deviance(free):
+            self._full[self.k] = x
+            self._full[self.free] = free
+            theta = theta_from_varpar(self.model, self._full[: self._n_varpar])
+            if theta is None:
+                return np.inf
+            return self.model.deviance_at(np.concatenate([theta, self._full[self._n_varpar:]]))
+
+        return _minimize_box(deviance, start, self.lower, self.upper, self.step)
+
+
 def _minimize_box(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
                   max_runs: int = 4) -> tuple[float, np.ndarray]:
     """BOBYQA within [lower, upper], restarted from its answer until it stops improving."""
@@ -437,6 +475,17 @@ def bootstrap_intervals(model, table: ParameterTable, probs: np.ndarray, nsim: i
     for k in range(samples.shape[1]):
         out[k] = percentile_interval(samples[:, k], probs)
     return out
+
+
+def simulate_linear_predictor(model, rng: np.random.Generator) -> np.ndarray:
+    """Xβ + offset + Zb* with new random effects b* ~ N(0, σ²ΛΛᵀ) (lme4's simulate, re.form=NA)."""
+    sigma = model.sigma
+    y = model.fixed_part().copy()
+    for term, sl in zip(model.terms, model.system.theta_slices):
+        T = term.factor(model.theta[sl])
+        b = sigma * rng.standard_normal((term.nlevels, term.p)) @ T.T
+        y += np.einsum("ij,ij->i", term.rows, b[term.codes])
+    return y
 
 
 def simulate_response(model, rng: np.random.Generator) -> np.ndarray:

@@ -31,3 +31,8 @@ def chi2_sf(x, df):
 def norm_ppf(q):
     """The ``q`` quantile of the standard normal."""
     return special.ndtri(q)
+
+
+def norm_sf(x):
+    """P(Z > x) for the standard normal."""
+    return special.ndtr(-x)

@@ -285,7 +285,8 @@ def factor(values, *args, **kwargs):
 
 
 # R's names for what formulaic offers under others, so R formulas read as users write them
-R_FUNCTIONS = {"factor": factor, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10, "log2": np.log2,
+R_FUNCTIONS = {"factor": factor, "cbind": np.column_stack, "sqrt": np.sqrt, "exp": np.exp, "log10": np.log10,
+               "log2": np.log2,
                "log1p": np.log1p, "abs": np.abs}
 
 
@@ -332,8 +333,15 @@ def _unseen_levels(spec: ModelSpec, data: pd.DataFrame, where: str, exc: Warning
             "levels the model was fitted to")
 
 
-def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
-    """The response vector and the full-rank fixed-effects matrix."""
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True) -> FixedDesign:
+    """The response vector and the full-rank fixed-effects matrix.
+
+    With ``response=False`` only X is built (``y`` is then None): a GLMM reads its response
+    itself, as its family takes it (factors, logicals, ``cbind(successes, failures)``).
+    """
+    if not response:
+        rhs = _materialize(formulaic_formula(parsed.fixed), data, f"the fixed effects {parsed.fixed!r}")
+        return _full_rank_design(None, rhs)
     response = parsed.response.strip()
     if response in data.columns and not pd.api.types.is_numeric_dtype(data[response]):
         raise DataError(f"the response {response!r} must be numeric, not {data[response].dtype}")
@@ -345,8 +353,13 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
     if lhs.shape[1] != 1:
         raise DataError(f"the response {response!r} must be one numeric column")
     y = np.asarray(lhs, dtype=float).ravel()
-    X = np.asarray(rhs, dtype=float)
     _check_finite(y, [response])
+    return _full_rank_design(y, rhs)
+
+
+def _full_rank_design(y: np.ndarray | None, rhs) -> FixedDesign:
+    """X from formulaic's matrix, with the columns that earlier ones span dropped (warned)."""
+    X = np.asarray(rhs, dtype=float)
     columns = list(rhs.model_spec.column_names)
     _check_finite(X, columns)
     names = coef_names(columns, rhs.model_spec.encoder_state)
@@ -358,7 +371,7 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
             f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}"
             f" ({', '.join(dropped)})",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return FixedDesign(
         y, X[:, keep], [n for n, k in zip(names, keep) if k], rhs.model_spec, keep, dropped
@@ -395,8 +408,9 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     return keep
 
 
-def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
-    """The random-effects terms on the data, in lme4's order, checked as lme4 checks them."""
+def random_terms(parsed: ParsedFormula, data: pd.DataFrame, residual: bool = True) -> list[RandomTerm]:
+    """The random-effects terms on the data, in lme4's order, checked as lme4 checks them
+    (``residual``: whether the model has a residual variance the checks protect)."""
     designs: dict[str, tuple] = {}  # terms with the same left-hand side share its rows
     terms = []
     for spec in parsed.random:
@@ -412,7 +426,7 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomTerm]:
         codes, levels = group_codes(data, tuple(v.strip("`") for v in spec.group_vars))
         terms.append(RandomTerm(spec, levels, codes, rows, columns, model_spec))
     terms = lme4_order(terms)
-    check_identifiable(terms, len(data))
+    check_identifiable(terms, len(data), residual)
     return terms
 
 

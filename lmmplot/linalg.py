@@ -212,6 +212,8 @@ class BlockedSystem:
             self.Z_rest = Zr
             self._Zr_rows = np.repeat(np.arange(self.n), np.diff(Zr.indptr))
             self._pairs = _RestPairs(Zr, self._Zr_rows, first)
+            self._rest_cross = _RestCross(Zr, self._Zr_rows)
+            self._ZrT = Zr.T.tocsr()
             self.pattern = FactorPattern(rest, self.theta_slices[1].start)
             self.lam_diagonal = all(t.p == 1 for t in rest)
         else:
@@ -228,7 +230,8 @@ class BlockedSystem:
         self.__dict__.pop("A21z", None)
         self.y = y
         self.w = weights
-        self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
+        with np.errstate(divide="ignore"):  # a GLMM's working weights may be 0; it never asks
+            self.log_weights = 0.0 if weights is None else float(np.log(weights).sum())
         self.Xq, self.R_X, self.y_coef, resid = orthogonal_design(self.X, y, weights)
         self.logdet_R = 2.0 * np.log(np.diag(self.R_X)).sum()  # log|R_X|², the REML term's offset
         W = np.column_stack([self.Xq, resid])
@@ -239,21 +242,27 @@ class BlockedSystem:
         self.A11 = level_cross(first.codes, R1w, R1, self.l1)
         self.E = level_cross(first.codes, Ww, R1, self.l1)
         if self.q_rest:
+            qr = self.q_rest
             Zr = self.Z_rest
-            Zw = Zr if weights is None else sp.csr_array(
-                (Zr.data * weights[self._Zr_rows], Zr.indices, Zr.indptr), shape=Zr.shape)
-            self.blocks = self._pairs.blocks(Zr.data if weights is None else Zw.data)
-            self._Zw = Zw
-            ZtW = np.asarray(Zw.T @ W)
-            ZtZ = (Zw.T @ Zr).toarray()
-            self.A22 = np.block([[ZtZ, ZtW], [ZtW.T, Ww.T @ W]])
+            data = Zr.data if weights is None else Zr.data * weights[self._Zr_rows]
+            self.blocks = self._pairs.blocks(data)
+            self._Zw_data = data
+            A22 = np.empty((qr + self.mxy, qr + self.mxy))
+            A22[:qr, :qr] = self._rest_cross.fill(data)
+            ZtW = self._ZrT @ Ww  # Z_restᵀ W diag(w): one compiled sparse-dense product
+            A22[:qr, qr:] = ZtW
+            A22[qr:, :qr] = ZtW.T
+            A22[qr:, qr:] = Ww.T @ W
+            self.A22 = A22
         else:
             self.A22 = Ww.T @ W
 
     @cached_property
     def A21z(self) -> sp.csr_array:
         """Z_restᵀ diag(w) Z₁ (q_rest × q1), for post-fit quantities."""
-        return (self._Zw.T @ term_matrix(self.first)).tocsr()
+        Zr = self.Z_rest
+        Zw = sp.csr_array((self._Zw_data, Zr.indices, Zr.indptr), shape=Zr.shape)
+        return (Zw.T @ term_matrix(self.first)).tocsr()
 
     @property
     def cheap(self) -> bool:
@@ -325,13 +334,22 @@ class BlockedSystem:
             u_rest = scipy.linalg.solve_triangular(L[:qr, :qr].T, y_row, lower=False)
             resid = self.y
         if qr:
-            resid = resid - self.Z_rest @ (f.lam_rest @ u_rest)
+            resid = resid - self.Z_rest @ self.lam_rest_times(f.theta, u_rest)
         first = self.first
         wr = resid if self.w is None else resid * self.w
+        if self.p1 == 1:
+            rhs1 = np.bincount(first.codes, weights=first.rows[:, 0] * wr, minlength=self.l1) * f.T1[0, 0]
+            return (rhs1 / f.L11[:, 0, 0] ** 2)[:, None], u_rest, beta
         rhs1 = level_sums(first.codes, first.rows * wr[:, None], self.l1) @ f.T1  # rows T1ᵀ z_j
         inv = f.L11inv
         u1 = np.einsum("jba,jb->ja", inv, np.einsum("jab,jb->ja", inv, rhs1))
         return u1, u_rest, beta
+
+    def lam_rest_times(self, theta: np.ndarray, u_rest: np.ndarray) -> np.ndarray:
+        """Λ_rest u_rest (a product with Λ's diagonal where the other terms are scalar)."""
+        if self.lam_diagonal:
+            return self.pattern.diagonal(theta) * u_rest
+        return self.pattern.matrix(theta) @ u_rest
 
     def factor(self, theta: np.ndarray) -> Factor:
         """The blocked Cholesky factor of [ΛᵀZᵀZΛ + I, ΛᵀZᵀX, ΛᵀZᵀy; …] at ``theta``."""
@@ -368,6 +386,34 @@ class BlockedSystem:
             except np.linalg.LinAlgError:
                 L22, ok = S, False
         return Factor(theta, T1, L11, L22, pattern, logdet1, ok=ok)
+
+
+class _RestCross:
+    """Z_restᵀ diag(w) Z_rest as a dense block, refilled from the weighted nonzeros.
+
+    The (column, column) pairs that share a row are found once; each weighting sums each
+    row's nonzero products into them (no sparse product, no new sparse structure).
+    """
+
+    def __init__(self, Zr: sp.csr_array, rows_of_nonzeros: np.ndarray):
+        q = Zr.shape[1]
+        counts = np.diff(Zr.indptr)
+        # every ordered pair (a, b) of nonzeros in the same row
+        starts = np.repeat(Zr.indptr[:-1], counts)
+        a = np.repeat(np.arange(Zr.nnz), counts[rows_of_nonzeros])
+        b = starts[a] + (np.arange(a.size) - np.repeat(np.cumsum(counts[rows_of_nonzeros]) - counts[rows_of_nonzeros],
+                                                        counts[rows_of_nonzeros]))
+        flat = Zr.indices[a].astype(np.int64) * q + Zr.indices[b]
+        self.cells, self.inverse = np.unique(flat, return_inverse=True)
+        self.inverse = self.inverse.ravel()
+        self.a, self.b_data = a, Zr.data[b]
+        self.q = q
+
+    def fill(self, weighted_data: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.q * self.q)
+        out[self.cells] = np.bincount(self.inverse, weights=weighted_data[self.a] * self.b_data,
+                                      minlength=self.cells.size)
+        return out.reshape(self.q, self.q)
 
 
 class _RestPairs:

@@ -24,32 +24,24 @@ from .optimize import lme4_path, lmerControl, minimize_theta
 SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
 
 
-class LinearMixedModel:
-    """A linear mixed model y = Xβ + Zb + ε, b ~ N(0, σ²ΛΛᵀ), fitted by (RE)ML.
+class MixedModel:
+    """What linear and generalized mixed models share: the model frame, the random-effects
+    terms and their estimates, and the accessors lme4 names (``fixef()``, ``ranef()``,
+    ``coef()``, ``VarCorr()``, ``ngrps``, ``predict()`` on the link scale ...).
 
-    Use :func:`lmer` to make one. Accessors follow lme4: ``fixef()``, ``ranef()``,
-    ``coef()``, ``VarCorr()``, ``sigma``, ``vcov()``, ``logLik()`` ...
+    A subclass sets ``data``, ``formula``, ``system``, ``factor``, ``theta``, ``sigma`` and
+    ``_solution`` (β, u and b at θ).
     """
 
-    def __init__(self, formula: str, data, REML: bool = True, weights=None, offset=None):
-        if not isinstance(REML, (bool, np.bool_)):
-            raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
-        raw = as_pandas(data)
-        self.formula = quote_dotted_names(parse_formula(formula), raw.columns)
-        self.data = owned_columns(raw, self.formula, (weights, offset))
-        self.data_is_polars = not isinstance(data, pd.DataFrame)
-        self._read_frame(weights, offset)
-        self.REML = bool(REML)
-        if self.prior_weights is not None and not np.all(self.prior_weights > 0):
-            raise DataError("weights must be positive for a linear mixed model: drop the rows of weight 0")
-        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y - self.offset, self.prior_weights)
-        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
-        self.messages: list[str] = []
-        self.conv_code: list[int] = []  # lme4's optinfo$conv$lme4$code
-        self.optim = None
-        # lme4's optinfo: the optimizer, its convergence code, message and warnings
-        self.optimizer, self.conv_opt, self.opt_message, self.opt_warnings = "nloptwrap", 0, "", []
-        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+    _residual_row = True  # VarCorr shows the residual sd
+    _numeric_response = True  # the frame reads y as one numeric column (a GLMM reads its own)
+
+    def _forget(self) -> None:
+        """Drop every cached quantity of the estimates (after θ or β change)."""
+        for klass in type(self).__mro__:
+            for name, attr in vars(klass).items():
+                if isinstance(attr, cached_property):
+                    self.__dict__.pop(name, None)
 
     def _read_frame(self, weights, offset) -> None:
         """The complete rows, the designs, and the prior weights and offset on them.
@@ -63,8 +55,8 @@ class LinearMixedModel:
         frame, self.kept_rows = complete_rows(self.data, self.formula, extra)
         frame = as_float_columns(frame, value_columns(self.formula))
         self.frame = frame
-        self.fixed = fixed_design(self.formula, frame)
-        self.terms = random_terms(self.formula, frame)
+        self.fixed = fixed_design(self.formula, frame, response=self._numeric_response)
+        self.terms = random_terms(self.formula, frame, residual=self._residual_row)
         self.weights_label = weights if isinstance(weights, str) else None  # for the summary's lines
         self.offset_label = offset if isinstance(offset, str) else None
         self.offset_arg = offset
@@ -98,7 +90,6 @@ class LinearMixedModel:
             total = total + row_values(self.offset_arg, new, "offset")
         return total
 
-    # ------------------------------------------------------------------ fitting
     @property
     def nobs(self) -> int:
         """Number of observations used in the fit."""
@@ -107,76 +98,6 @@ class LinearMixedModel:
     @property
     def n_fixed(self) -> int:
         return self.system.p
-
-    def objective(self, theta: np.ndarray, REML: bool | None = None) -> float:
-        """The profiled deviance (ML) or REML criterion at ``theta``; a pure function of θ."""
-        return self.system.criterion(np.asarray(theta, float), self.REML if REML is None else REML)
-
-    def fit(self, control: lmerControl | None = None) -> "LinearMixedModel":
-        """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits.
-
-        Without ``control``, search for the best optimum; with an :class:`lmerControl`, follow
-        lme4's own optimizer path and stop where lme4 stops.
-        """
-        if control is not None and not isinstance(control, lmerControl):
-            raise ArgumentTypeError(f"control must be an lmerControl, not {type(control).__name__}")
-        with single_threaded_blas():
-            if control is None:
-                self.optim = minimize_theta(self.objective, self._theta_start(), self.theta_lower,
-                                            self._theta_scale(), second_start=self.system.cheap)
-                self._set_theta(self.optim.theta)
-                grad, hess, derivs_at = self.optim.grad, self.optim.hess, self.theta
-            else:
-                self.optim = lme4_path(self.objective, self._lme4_start(), self.theta_lower, control)
-                self._set_theta(self.optim.theta)
-                grad = hess = None
-                derivs_at = self.optim.derivs_at  # lme4 takes them before its boundary check
-                self.optimizer, self.opt_warnings = control.optimizer, list(self.optim.warnings)
-                self.conv_opt, self.opt_message = self.optim.conv, self.optim.message
-            if grad is None and not self.isSingular():
-                grad, hess = deriv12(self.objective, derivs_at)
-            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
-            self.messages = self.messages + _perfect_fit_messages(self.sigma, self.system.y)
-        for msg in self.opt_warnings + self.messages:
-            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-        return self
-
-    def _lme4_start(self) -> np.ndarray:
-        """lme4's start: T = I; for scalar intercept terms on distinct factors, the square root
-        of each factor's share of var(y) over the rest (``mkLmerDevfun``'s)."""
-        start = np.concatenate([t.theta_start() for t in self.terms])
-        groups = [t.group for t in self.terms]
-        if all(t.columns == ["(Intercept)"] for t in self.terms) and len(set(groups)) == len(groups):
-            y = self.fixed.y
-            shares = []
-            for t in self.terms:
-                means = np.bincount(t.codes, weights=y, minlength=t.nlevels) / np.bincount(t.codes, minlength=t.nlevels)
-                shares.append(np.var(means[t.codes], ddof=1))
-            rest = np.var(y, ddof=1) - sum(shares)
-            if rest > 0:
-                start = np.sqrt(np.array(shares) / rest)
-        return start
-
-    def _theta_start(self) -> np.ndarray:
-        """Where the optimizer starts: lme4's T = I, or for expensive models a moment estimate.
-
-        Where every evaluation factors a large dense block, each saved evaluation counts: a
-        scalar term then starts at the ratio of its between-level variance of the least-squares
-        residuals (less their share of within-level noise) to the residual variance.
-        """
-        start = np.concatenate([t.theta_start() for t in self.terms])
-        if self.system.cheap:
-            return start
-        X, y = self.fixed.X, self.system.y
-        resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
-        noise = resid.var()
-        for term, sl in zip(self.terms, self.system.theta_slices):
-            if term.p == 1 and noise > 0:
-                counts = np.bincount(term.codes, minlength=term.nlevels)
-                means = np.bincount(term.codes, weights=resid, minlength=term.nlevels) / counts
-                between = means.var() - noise * np.mean(1.0 / counts)
-                start[sl] = np.sqrt(max(between, 0.01 * noise) / noise)
-        return start
 
     def _theta_scale(self) -> np.ndarray:
         """A natural unit for each θ: 1 / the root mean square of its effect's column."""
@@ -187,62 +108,6 @@ class LinearMixedModel:
             r, _ = t.tril
             out.append(1.0 / rms[r])
         return np.concatenate(out)
-
-    def _set_theta(self, theta: np.ndarray) -> None:
-        self.theta = np.asarray(theta, float).copy()
-        self.factor = self.system.factor(self.theta)
-        if not self.factor.ok:
-            raise DataError("the model's cross-product matrix is not positive definite at θ")
-        for name in list(vars(type(self))):
-            if isinstance(getattr(type(self), name), cached_property):
-                self.__dict__.pop(name, None)
-
-    # ---------------------------------------------------------- quantities at θ
-    @cached_property
-    def _solution(self) -> dict:
-        """β, u and b at the current θ (back-substitution through the blocked factor)."""
-        f = self.factor
-        u1, u_rest, beta = self.system.solve(f)
-        b_rest = f.lam_rest @ u_rest if self.system.q_rest else np.zeros(0)
-        return {"beta": beta, "u1": u1, "b1": u1 @ f.T1.T, "u_rest": u_rest, "b_rest": b_rest}
-
-    @property
-    def beta(self) -> np.ndarray:
-        return self._solution["beta"]
-
-    @cached_property
-    def pwrss(self) -> float:
-        """Penalized weighted residual sum of squares, ‖y − Xβ − Zb‖² + ‖u‖²."""
-        return float(self.factor.L22[-1, -1] ** 2)
-
-    @property
-    def sigma(self) -> float:
-        """Residual standard deviation."""
-        dof = self.nobs - self.n_fixed if self.REML else self.nobs
-        return float(np.sqrt(self.pwrss / dof))
-
-    @cached_property
-    def RX(self) -> np.ndarray:
-        """The upper-triangular R_X with R_XᵀR_X = the Schur complement for β."""
-        return self.system.RX(self.factor)
-
-    @cached_property
-    def varpar_covariance(self):
-        """lmerTest's covariance of (θ, σ) and Jacobian of vcov(β), for Satterthwaite's df."""
-        from .satterthwaite import VarparCovariance
-
-        return VarparCovariance.from_model(self)
-
-    @cached_property
-    def kenward_roger(self):
-        """pbkrtest's adjusted covariance and df (REML fits), computed once per fit."""
-        from .kenward_roger import kenward_roger
-
-        return kenward_roger(self)
-
-    def _vcov_array(self) -> np.ndarray:
-        Rinv = scipy.linalg.solve_triangular(self.RX, np.eye(self.n_fixed), lower=False)
-        return self.sigma**2 * (Rinv @ Rinv.T)
 
     @cached_property
     def term_effects(self) -> list[np.ndarray]:
@@ -267,15 +132,9 @@ class LinearMixedModel:
                 out += np.einsum("ij,ij->i", t.rows, b[t.codes])
         return out
 
-    # ---------------------------------------------------------------- accessors
     def fixef(self) -> pd.Series:
         """Fixed-effects estimates, named as lme4 names them."""
         return pd.Series(self.beta, index=self.fixed.columns, name="Estimate")
-
-    def vcov(self) -> pd.DataFrame:
-        """Covariance matrix of the fixed-effects estimates."""
-        names = self.fixed.columns
-        return pd.DataFrame(self._vcov_array(), index=names, columns=names)
 
     @property
     def coef_names(self) -> list[str]:
@@ -340,52 +199,12 @@ class LinearMixedModel:
         """The estimated variances, standard deviations and correlations (lme4's VarCorr)."""
         from .varcorr import VarCorr
 
-        return VarCorr.from_model(self)
+        return VarCorr.from_model(self, residual=self._residual_row)
 
     def isSingular(self, tol: float = 1e-4) -> bool:
         """True when a variance or a correlation sits on the boundary (lme4's isSingular)."""
         bounded = self.theta_lower == 0
         return bool(np.any(self.theta[bounded] < tol))
-
-    @property
-    def npar(self) -> int:
-        """Parameters counted by logLik: β, θ and σ."""
-        return self.n_fixed + self.theta.size + 1
-
-    def REMLcrit(self) -> float:
-        """The REML criterion at the estimates (REML fits)."""
-        return self.system.factor_criterion(self.factor, True)
-
-    def deviance(self) -> float:
-        """−2 log-likelihood, the ML deviance at the estimates (also for REML fits)."""
-        return self.system.factor_criterion(self.factor, False)
-
-    def logLik(self) -> float:
-        """Log-likelihood; the restricted one for REML fits, as lme4."""
-        return -0.5 * (self.REMLcrit() if self.REML else self.deviance())
-
-    def AIC(self) -> float:
-        return -2.0 * self.logLik() + 2.0 * self.npar
-
-    def BIC(self) -> float:
-        return -2.0 * self.logLik() + np.log(self.nobs) * self.npar
-
-    @property
-    def df_residual(self) -> int:
-        return self.nobs - self.npar
-
-    def fitted(self) -> np.ndarray:
-        """Fitted values Xβ + Zb (+ offset) for the rows used in the fit."""
-        return self.fixed_part() + self.random_part()
-
-    def residuals(self, type: str = "response") -> np.ndarray:
-        """Response minus fitted values; ``type="pearson"`` scales them by √(prior weight), as lme4."""
-        if type not in ("response", "pearson"):
-            raise ArgumentTypeError(f"type must be 'response' or 'pearson', not {type!r}")
-        r = self.fixed.y - self.fitted()
-        if type == "pearson" and self.prior_weights is not None:
-            r = r * np.sqrt(self.prior_weights)
-        return r
 
     def predict(self, newdata=None, re_form=None, allow_new_levels: bool = False) -> np.ndarray:
         """Predictions for ``newdata`` (the fitted rows when None).
@@ -457,6 +276,231 @@ class LinearMixedModel:
             include[k] = True
         return include
 
+    def _conditional_sds(self) -> list[np.ndarray]:
+        """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
+        s, f = self.system, self.factor
+        qr = s.q_rest
+        sig2 = self.sigma**2
+        Minv1 = np.swapaxes(f.L11inv, 1, 2) @ f.L11inv  # M11⁻¹ per level
+        if qr:
+            Lzz = f.L22[:qr, :qr]
+            # M_r1 = Λ_rᵀ A21z (I ⊗ T1) ; K_j = M_r1[:, j] M11_j⁻¹
+            M_r1 = s.rest_by_first(f)
+            K = np.einsum("rja,jab->rjb", M_r1, Minv1).reshape(qr, -1)
+            V = scipy.linalg.solve_triangular(Lzz, K, lower=True).reshape(qr, s.l1, s.p1)
+            Minv1 = Minv1 + np.einsum("rja,rjb->jab", V, V)
+            Szinv_diag_blocks = _inverse_blocks(Lzz, [t.p for t in self.terms[1:]], [t.nlevels for t in self.terms[1:]])
+        out = []
+        T1 = f.T1
+        cov1 = T1 @ Minv1 @ T1.T
+        out.append(np.sqrt(sig2 * np.diagonal(cov1, axis1=1, axis2=2)))
+        if qr:
+            for t, blocks, th in zip(self.terms[1:], Szinv_diag_blocks, s.theta_slices[1:]):
+                T = t.factor(self.theta[th])
+                cov = T @ blocks @ T.T
+                out.append(np.sqrt(sig2 * np.diagonal(cov, axis1=1, axis2=2)))
+        return out
+
+
+class LinearMixedModel(MixedModel):
+    """A linear mixed model y = Xβ + Zb + ε, b ~ N(0, σ²ΛΛᵀ), fitted by (RE)ML.
+
+    Use :func:`lmer` to make one. Accessors follow lme4: ``fixef()``, ``ranef()``,
+    ``coef()``, ``VarCorr()``, ``sigma``, ``vcov()``, ``logLik()`` ...
+    """
+
+    def __init__(self, formula: str, data, REML: bool = True, weights=None, offset=None):
+        if not isinstance(REML, (bool, np.bool_)):
+            raise ArgumentTypeError(f"REML must be True or False, not {REML!r}")
+        raw = as_pandas(data)
+        self.formula = quote_dotted_names(parse_formula(formula), raw.columns)
+        self.data = owned_columns(raw, self.formula, (weights, offset))
+        self.data_is_polars = not isinstance(data, pd.DataFrame)
+        self._read_frame(weights, offset)
+        self.REML = bool(REML)
+        if self.prior_weights is not None and not np.all(self.prior_weights > 0):
+            raise DataError("weights must be positive for a linear mixed model: drop the rows of weight 0")
+        self.system = BlockedSystem(self.terms, self.fixed.X, self.fixed.y - self.offset, self.prior_weights)
+        self.theta_lower = np.concatenate([t.theta_lower() for t in self.terms])
+        self.messages: list[str] = []
+        self.conv_code: list[int] = []  # lme4's optinfo$conv$lme4$code
+        self.optim = None
+        # lme4's optinfo: the optimizer, its convergence code, message and warnings
+        self.optimizer, self.conv_opt, self.opt_message, self.opt_warnings = "nloptwrap", 0, "", []
+        self._set_theta(np.concatenate([t.theta_start() for t in self.terms]))
+
+    # ------------------------------------------------------------------ fitting
+    def objective(self, theta: np.ndarray, REML: bool | None = None) -> float:
+        """The profiled deviance (ML) or REML criterion at ``theta``; a pure function of θ."""
+        return self.system.criterion(np.asarray(theta, float), self.REML if REML is None else REML)
+
+    def fit(self, control: lmerControl | None = None) -> "LinearMixedModel":
+        """Optimize θ and set every estimate; warns as lme4 does on singular or doubtful fits.
+
+        Without ``control``, search for the best optimum; with an :class:`lmerControl`, follow
+        lme4's own optimizer path and stop where lme4 stops.
+        """
+        if control is not None and not isinstance(control, lmerControl):
+            raise ArgumentTypeError(f"control must be an lmerControl, not {type(control).__name__}")
+        with single_threaded_blas():
+            if control is None:
+                self.optim = minimize_theta(self.objective, self._theta_start(), self.theta_lower,
+                                            self._theta_scale(), second_start=self.system.cheap)
+                self._set_theta(self.optim.theta)
+                grad, hess, derivs_at = self.optim.grad, self.optim.hess, self.theta
+            else:
+                self.optim = lme4_path(self.objective, self._lme4_start(), self.theta_lower, control)
+                self._set_theta(self.optim.theta)
+                grad = hess = None
+                derivs_at = self.optim.derivs_at  # lme4 takes them before its boundary check
+                self.optimizer, self.opt_warnings = control.optimizer, list(self.optim.warnings)
+                self.conv_opt, self.opt_message = self.optim.conv, self.optim.message
+            if grad is None and not self.isSingular():
+                grad, hess = deriv12(self.objective, derivs_at)
+            self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
+            self.messages = self.messages + _perfect_fit_messages(self.sigma, self.system.y)
+        for msg in self.opt_warnings + self.messages:
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _lme4_start(self) -> np.ndarray:
+        """lme4's start: T = I; for scalar intercept terms on distinct factors, the square root
+        of each factor's share of var(y) over the rest (``mkLmerDevfun``'s)."""
+        start = np.concatenate([t.theta_start() for t in self.terms])
+        groups = [t.group for t in self.terms]
+        if all(t.columns == ["(Intercept)"] for t in self.terms) and len(set(groups)) == len(groups):
+            y = self.fixed.y
+            shares = []
+            for t in self.terms:
+                means = np.bincount(t.codes, weights=y, minlength=t.nlevels) / np.bincount(t.codes, minlength=t.nlevels)
+                shares.append(np.var(means[t.codes], ddof=1))
+            rest = np.var(y, ddof=1) - sum(shares)
+            if rest > 0:
+                start = np.sqrt(np.array(shares) / rest)
+        return start
+
+    def _theta_start(self) -> np.ndarray:
+        """Where the optimizer starts: lme4's T = I, or for expensive models a moment estimate.
+
+        Where every evaluation factors a large dense block, each saved evaluation counts: a
+        scalar term then starts at the ratio of its between-level variance of the least-squares
+        residuals (less their share of within-level noise) to the residual variance.
+        """
+        start = np.concatenate([t.theta_start() for t in self.terms])
+        if self.system.cheap:
+            return start
+        X, y = self.fixed.X, self.system.y
+        resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        noise = resid.var()
+        for term, sl in zip(self.terms, self.system.theta_slices):
+            if term.p == 1 and noise > 0:
+                counts = np.bincount(term.codes, minlength=term.nlevels)
+                means = np.bincount(term.codes, weights=resid, minlength=term.nlevels) / counts
+                between = means.var() - noise * np.mean(1.0 / counts)
+                start[sl] = np.sqrt(max(between, 0.01 * noise) / noise)
+        return start
+
+    def _set_theta(self, theta: np.ndarray) -> None:
+        self.theta = np.asarray(theta, float).copy()
+        self.factor = self.system.factor(self.theta)
+        if not self.factor.ok:
+            raise DataError("the model's cross-product matrix is not positive definite at θ")
+        self._forget()
+
+
+    # ---------------------------------------------------------- quantities at θ
+    @cached_property
+    def _solution(self) -> dict:
+        """β, u and b at the current θ (back-substitution through the blocked factor)."""
+        f = self.factor
+        u1, u_rest, beta = self.system.solve(f)
+        b_rest = f.lam_rest @ u_rest if self.system.q_rest else np.zeros(0)
+        return {"beta": beta, "u1": u1, "b1": u1 @ f.T1.T, "u_rest": u_rest, "b_rest": b_rest}
+
+    @property
+    def beta(self) -> np.ndarray:
+        return self._solution["beta"]
+
+    @cached_property
+    def pwrss(self) -> float:
+        """Penalized weighted residual sum of squares, ‖y − Xβ − Zb‖² + ‖u‖²."""
+        return float(self.factor.L22[-1, -1] ** 2)
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        dof = self.nobs - self.n_fixed if self.REML else self.nobs
+        return float(np.sqrt(self.pwrss / dof))
+
+    @cached_property
+    def RX(self) -> np.ndarray:
+        """The upper-triangular R_X with R_XᵀR_X = the Schur complement for β."""
+        return self.system.RX(self.factor)
+
+    @cached_property
+    def varpar_covariance(self):
+        """lmerTest's covariance of (θ, σ) and Jacobian of vcov(β), for Satterthwaite's df."""
+        from .satterthwaite import VarparCovariance
+
+        return VarparCovariance.from_model(self)
+
+    @cached_property
+    def kenward_roger(self):
+        """pbkrtest's adjusted covariance and df (REML fits), computed once per fit."""
+        from .kenward_roger import kenward_roger
+
+        return kenward_roger(self)
+
+    def _vcov_array(self) -> np.ndarray:
+        Rinv = scipy.linalg.solve_triangular(self.RX, np.eye(self.n_fixed), lower=False)
+        return self.sigma**2 * (Rinv @ Rinv.T)
+
+    # ---------------------------------------------------------------- accessors
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effects estimates."""
+        names = self.fixed.columns
+        return pd.DataFrame(self._vcov_array(), index=names, columns=names)
+
+    @property
+    def npar(self) -> int:
+        """Parameters counted by logLik: β, θ and σ."""
+        return self.n_fixed + self.theta.size + 1
+
+    def REMLcrit(self) -> float:
+        """The REML criterion at the estimates (REML fits)."""
+        return self.system.factor_criterion(self.factor, True)
+
+    def deviance(self) -> float:
+        """−2 log-likelihood, the ML deviance at the estimates (also for REML fits)."""
+        return self.system.factor_criterion(self.factor, False)
+
+    def logLik(self) -> float:
+        """Log-likelihood; the restricted one for REML fits, as lme4."""
+        return -0.5 * (self.REMLcrit() if self.REML else self.deviance())
+
+    def AIC(self) -> float:
+        return -2.0 * self.logLik() + 2.0 * self.npar
+
+    def BIC(self) -> float:
+        return -2.0 * self.logLik() + np.log(self.nobs) * self.npar
+
+    @property
+    def df_residual(self) -> int:
+        return self.nobs - self.npar
+
+    def fitted(self) -> np.ndarray:
+        """Fitted values Xβ + Zb (+ offset) for the rows used in the fit."""
+        return self.fixed_part() + self.random_part()
+
+    def residuals(self, type: str = "response") -> np.ndarray:
+        """Response minus fitted values; ``type="pearson"`` scales them by √(prior weight), as lme4."""
+        if type not in ("response", "pearson"):
+            raise ArgumentTypeError(f"type must be 'response' or 'pearson', not {type!r}")
+        r = self.fixed.y - self.fitted()
+        if type == "pearson" and self.prior_weights is not None:
+            r = r * np.sqrt(self.prior_weights)
+        return r
+
     def at_theta(self, theta) -> "LinearMixedModel":
         """A copy of the fit evaluated at another θ (its β, b, σ ... follow from θ); the data
         and designs are shared, not copied. MixedModelsMakie's shrinkage plot reads the modes
@@ -519,32 +563,6 @@ class LinearMixedModel:
 
         return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
                        progress=progress, names=names)
-
-    def _conditional_sds(self) -> list[np.ndarray]:
-        """Conditional sds of b per term (nlevels × p), from σ²Λ(ΛᵀZᵀZΛ + I)⁻¹Λᵀ."""
-        s, f = self.system, self.factor
-        qr = s.q_rest
-        sig2 = self.sigma**2
-        Minv1 = np.swapaxes(f.L11inv, 1, 2) @ f.L11inv  # M11⁻¹ per level
-        if qr:
-            Lzz = f.L22[:qr, :qr]
-            # M_r1 = Λ_rᵀ A21z (I ⊗ T1) ; K_j = M_r1[:, j] M11_j⁻¹
-            M_r1 = s.rest_by_first(f)
-            K = np.einsum("rja,jab->rjb", M_r1, Minv1).reshape(qr, -1)
-            V = scipy.linalg.solve_triangular(Lzz, K, lower=True).reshape(qr, s.l1, s.p1)
-            Minv1 = Minv1 + np.einsum("rja,rjb->jab", V, V)
-            Szinv_diag_blocks = _inverse_blocks(Lzz, [t.p for t in self.terms[1:]], [t.nlevels for t in self.terms[1:]])
-        out = []
-        T1 = f.T1
-        cov1 = T1 @ Minv1 @ T1.T
-        out.append(np.sqrt(sig2 * np.diagonal(cov1, axis1=1, axis2=2)))
-        if qr:
-            for t, blocks, th in zip(self.terms[1:], Szinv_diag_blocks, s.theta_slices[1:]):
-                T = t.factor(self.theta[th])
-                cov = T @ blocks @ T.T
-                out.append(np.sqrt(sig2 * np.diagonal(cov, axis1=1, axis2=2)))
-        return out
-
 
 PERFECT_FIT_TOL = 1e-6
 

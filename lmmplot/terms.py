@@ -127,14 +127,20 @@ def lme4_order(terms: list[RandomTerm]) -> list[RandomTerm]:
     return terms
 
 
-def check_identifiable(terms: list[RandomTerm], nobs: int) -> None:
-    """lme4's checks that stop a fit before it starts."""
+def check_identifiable(terms: list[RandomTerm], nobs: int, residual: bool = True) -> None:
+    """lme4's checks that stop a fit before it starts.
+
+    Without a residual variance (GLMMs of the binomial and Poisson families) a term may have a
+    level per observation, as glmer allows.
+    """
     for term in terms:
         if term.nlevels < 2:
             raise DataError(
                 f"grouping factor {term.group!r} in {term.spec.source} has a single level; "
                 "grouping factors must have > 1 sampled level"
             )
+        if not residual:
+            continue
         if term.nlevels >= nobs:
             raise DataError(
                 f"number of levels of each grouping factor must be < number of observations "

@@ -284,3 +284,6 @@ def _glance_lm(model: LinearModel) -> pd.DataFrame:
         "r.squared": r2, "adj.r.squared": adj, "sigma": model.sigma, "statistic": F,
         "p.value": p, "df": df1, "logLik": model.logLik(), "AIC": model.AIC(), "BIC": model.BIC(),
         "deviance": model.deviance(), "df.residual": model.df_residual, "nobs": model.nobs}])
+
+
+from .glmm import tidiers as _glmm_tidiers  # noqa: E402,F401  (registers the glmer tidiers)

@@ -12,12 +12,11 @@ import html
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from ..display import (
     COR_MAX, _convergence, DIGITS, _call_lines, _correlation_note, _correlation_table, _coefmat,
     _groups_lines, _Header, _Legend, _Named, _quantiles, _Text, _varcorr_table,
 )
+from ..distributions import norm_sf
 from ..rformat import format_num, r_round, zapsmall
 
 OBJECT_CLASS = "glmerMod"
@@ -30,7 +29,7 @@ def wald_z_table(model) -> pd.DataFrame:
     se = np.sqrt(np.diag(np.asarray(model.vcov(), dtype=float))) if est.size else est
     z = est / se if est.size else est
     return pd.DataFrame({"term": list(model.coef_names), "estimate": est, "std.error": se,
-                         "statistic": z, "p.value": 2 * stats.norm.sf(np.abs(z))})
+                         "statistic": z, "p.value": 2 * norm_sf(np.abs(z))})
 
 
 def method_title(model) -> str:
