@@ -368,9 +368,7 @@ def _likelihood_ratio_table(models, refit: bool = True, names=None) -> AnovaTabl
     reml = [bool(getattr(m, "REML", False)) for m in models]
     if refit and any(reml):
         warnings.warn(REFIT_MESSAGE, MLRefitWarning, stacklevel=3)
-        from .model import lmer
-
-        models = [lmer(m.formula.text, m.data, REML=False) if r else m for m, r in zip(models, reml)]
+        models = [m.refit_ml() if r else m for m, r in zip(models, reml)]
     elif any(reml) and not all(reml):
         warnings.warn("some models fit with REML = TRUE, some not", UserWarning, stacklevel=3)
     order = sorted(range(len(models)), key=lambda i: models[i].npar)

@@ -499,6 +499,8 @@ def bootstrap_samples(model, nsim: int, seed, progress: bool) -> np.ndarray:
     """nsim × parameters: sds, correlations, σ and β of each refit (NaN where a refit failed)."""
     rng = np.random.default_rng(seed)
     draw, refit = simulate_response, response_refit
+    if getattr(model, "family", None) is not None:
+        from .glmm.simulate import refit_response as refit, simulate_response as draw
     n_par = model.theta.size + has_scale(model) + len(model.beta)
     samples = np.full((nsim, n_par), np.nan)
     counter = None

@@ -514,6 +514,13 @@ class LinearMixedModel(MixedModel):
         other._set_theta(theta)
         return other
 
+    def refit_ml(self) -> "LinearMixedModel":
+        """The same model fitted by maximum likelihood (lme4's refitML): the same rows, prior
+        weights and offset; the data and designs are shared, not rebuilt."""
+        other = copy.copy(self)
+        other.REML = False
+        return other.fit()
+
     def simulate(self, nsim: int = 1, seed=None, use_u: bool = False, re_form=None) -> pd.DataFrame:
         """Responses simulated from the fit, as lme4's simulate(): columns sim_1 … sim_nsim.
 

@@ -138,3 +138,21 @@ def test_missing_weights_drop_rows_with_a_warning():
     with pytest.warns(Warning, match="1 of 180 rows dropped"):
         m = lp.lmer("Reaction ~ Days + (1 | Subject)", data, weights=w)
     assert m.nobs == 179
+
+
+def test_likelihood_ratio_test_refits_a_weighted_model_with_its_weights():
+    """anova() refits REML fits by ML on the same rows, prior weights and offset (lme4's refitML)."""
+    import warnings
+
+    sleep = lp.load_dataset("sleepstudy")
+    w = np.linspace(0.5, 2.0, len(sleep))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m0 = lp.lmer("Reaction ~ 1 + (1|Subject)", sleep, weights=w)
+        m1 = lp.lmer("Reaction ~ Days + (1|Subject)", sleep, weights=w)
+        table = lp.anova(m0, m1)
+    ml0 = lp.lmer("Reaction ~ 1 + (1|Subject)", sleep, weights=w, REML=False)
+    ml1 = lp.lmer("Reaction ~ Days + (1|Subject)", sleep, weights=w, REML=False)
+    unweighted = lp.lmer("Reaction ~ Days + (1|Subject)", sleep, REML=False)
+    assert table["logLik"].tolist() == pytest.approx([ml0.logLik(), ml1.logLik()], abs=1e-6)
+    assert abs(table["logLik"].iloc[1] - unweighted.logLik()) > 1.0

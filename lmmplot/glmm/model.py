@@ -67,6 +67,8 @@ class GeneralizedLinearMixedModel(MixedModel):
     """
 
     _numeric_response = False
+    # lme4's optinfo as the summary prints it: glmer's last stage is Nelder-Mead
+    optimizer, conv_opt, opt_message, opt_warnings = "Nelder_Mead", 0, "", ()
 
     def __init__(self, formula: str, data, family="binomial", nAGQ: int = 1, weights=None, offset=None):
         self.family = resolve(family)
