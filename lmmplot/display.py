@@ -284,7 +284,37 @@ def _fit_warnings(model) -> list[str]:
 
 
 # ------------------------------------------------------------------ summary
-class Summary:
+class Printout:
+    """A printout made of headed blocks (``_blocks()``): ``str()`` is R's text, Jupyter shows HTML."""
+
+    def _blocks(self):
+        raise NotImplementedError
+
+    def lines(self) -> list[str]:
+        """The printout, line by line."""
+        out = []
+        for heading, part in self._blocks():
+            if heading is not None:
+                out.append(heading)
+            out += part.lines()
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        parts = []
+        for heading, part in self._blocks():
+            if heading is not None:
+                parts.append(f"<p><b>{html.escape(heading.strip())}</b></p>")
+            parts.append(part.html())
+        return "<div class='lmmplot-summary'>" + "".join(parts) + "</div>"
+
+
+class Summary(Printout):
     """lmerTest's ``summary(m)``: ``str()`` is R's printout, Jupyter shows HTML tables.
 
     Parameters
@@ -344,29 +374,6 @@ class Summary:
         yield None, _Text(_fit_warnings(m))
         if (line := _convergence(m)) is not None:
             yield None, _Text([line] + list(m.messages) + list(m.opt_warnings) + [""])
-
-    def lines(self) -> list[str]:
-        """The printout, line by line."""
-        out = []
-        for heading, part in self._blocks():
-            if heading is not None:
-                out.append(heading)
-            out += part.lines()
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        parts = []
-        for heading, part in self._blocks():
-            if heading is not None:
-                parts.append(f"<p><b>{html.escape(heading.strip())}</b></p>")
-            parts.append(part.html())
-        return "<div class='lmmplot-summary'>" + "".join(parts) + "</div>"
 
 
 # ------------------------------------------------------------------ print(m), VarCorr

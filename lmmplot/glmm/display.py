@@ -8,13 +8,11 @@ prior weights or offset the user gave, or None) for lme4's Weights and Offset li
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 from ..display import (
     COR_MAX, _convergence, DIGITS, _call_lines, _correlation_note, _correlation_table, _coefmat,
-    _groups_lines, _Header, _Legend, _Named, _quantiles, _Text, _varcorr_table,
+    _groups_lines, _Header, _Legend, _Named, Printout, _quantiles, _Text, _varcorr_table,
 )
 from ..distributions import norm_sf
 from ..rformat import format_num, r_round, zapsmall
@@ -59,7 +57,7 @@ def _scaled_residuals(model) -> _Named:
     return _Named(["Min", "1Q", "Median", "3Q", "Max"], format_num(quantiles, DIGITS))
 
 
-class GlmerSummary:
+class GlmerSummary(Printout):
     """lme4's ``summary(g)`` for a glmer fit: ``str()`` is R's printout, Jupyter shows HTML.
 
     Parameters
@@ -109,26 +107,3 @@ class GlmerSummary:
         line = _convergence(m) if m.messages else None
         if line:
             yield None, _Text([line] + list(m.messages) + [""])
-
-    def lines(self) -> list[str]:
-        """The printout, line by line."""
-        out = []
-        for heading, part in self._blocks():
-            if heading is not None:
-                out.append(heading)
-            out += part.lines()
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        parts = []
-        for heading, part in self._blocks():
-            if heading is not None:
-                parts.append(f"<p><b>{html.escape(heading.strip())}</b></p>")
-            parts.append(part.html())
-        return "<div class='lmmplot-summary'>" + "".join(parts) + "</div>"
