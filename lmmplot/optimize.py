@@ -343,6 +343,10 @@ def nelder_mead(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple
             best[0], best[1] = value, x.copy()
         return value
 
+    def stop_code():
+        """1 when the target value is reached, 4 past the evaluation budget, else None."""
+        return 1 if best[0] < minf_max else 4 if evals > maxfun else None
+
     def result(code):
         if code == 4:
             return best[1], best[0], evals, 4, f"failure to converge in {maxfun} evaluations"
@@ -352,10 +356,8 @@ def nelder_mead(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple
     while True:
         for k in range(n + 1):  # (re-)evaluate the simplex
             vals[k] = evaluate(pts[k])
-            if best[0] < minf_max:
-                return result(1)
-            if evals > maxfun:
-                return result(4)
+            if (code := stop_code()) is not None:
+                return result(code)
         while True:  # one Nelder-Mead step per pass, until convergence or a shrink
             low, high = int(np.argmin(vals)), int(np.argmax(vals))
             f_low, f_high = vals[low], vals[high]
@@ -367,19 +369,15 @@ def nelder_mead(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple
             if reflected is None:
                 return result(3)
             f = evaluate(reflected)
-            if best[0] < minf_max:
-                return result(1)
-            if evals > maxfun:
-                return result(4)
+            if (code := stop_code()) is not None:
+                return result(code)
             if f < f_low:  # a new best point: try further
                 expanded = reflect(centre, 2.0, pts[high])
                 if expanded is None:
                     return result(3)
                 f_exp = evaluate(expanded)
-                if best[0] < minf_max:
-                    return result(1)
-                if evals > maxfun:
-                    return result(4)
+                if (code := stop_code()) is not None:
+                    return result(code)
                 if f_exp < vals[high]:
                     pts[high], vals[high] = expanded, f_exp
                 else:
@@ -392,10 +390,8 @@ def nelder_mead(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple
             if contracted is None:
                 return result(3)
             f_con = evaluate(contracted)
-            if best[0] < minf_max:
-                return result(1)
-            if evals > maxfun:
-                return result(4)
+            if (code := stop_code()) is not None:
+                return result(code)
             if f_con < f and f_con < f_high:
                 pts[high], vals[high] = contracted, f_con
                 continue
