@@ -221,7 +221,9 @@ class Explorer:
 
     # ---------------------------------------------------------------- display
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # the text form names the formula (the widget's own would spell out every child's value)
+        return {**bundle, "text/plain": repr(self)} if bundle else bundle
 
     def __repr__(self) -> str:
         return f"<lmmplot explorer: {self.formula}>"

@@ -259,6 +259,7 @@ def test_shows_as_its_widget(sleep_explorer):
     bundle = sleep_explorer._repr_mimebundle_()
     view = bundle["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == sleep_explorer.widget.model_id
+    assert bundle["text/plain"] == f"<lmmplot explorer: {sleep_explorer.formula}>"
     assert list(sleep_explorer.controls) == ["structure", "layers", "facet", "REML"]
     assert list(sleep_explorer.controls["structure"].options) == list(SLEEP)
 
