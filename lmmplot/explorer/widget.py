@@ -125,6 +125,7 @@ class Explorer:
         if start is not None:  # a fit of the first structure: no need to fit it again
             first = model_formula(response, self.fixed, structure, x, group)
             self._fits[(first, start.REML)] = Fit(start, list(start.messages))
+        self.ylim: tuple[float, float] | None = None  # the figures' own ranges, while measuring them
         with single_threaded_blas():
             for name in STRUCTURES:
                 for criterion in (True, False):
@@ -165,22 +166,27 @@ class Explorer:
             self._fits[key] = fit(formula, self.data, REML)
         return self._fits[key]
 
-    def _draw(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str, ylim="held"):
+    def _draw(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str):
         return plot_pooling(model, x=self.x, group=self.group, colour=self.colour, lines=layers,
-                            facet=facet == "per group", ylim=self.ylim if ylim == "held" else ylim)
+                            facet=facet == "per group", ylim=self.ylim)
 
     def _y_range(self) -> tuple[float, float] | None:
         """The range of the data and of every line the explorer shows: the three pooling lines
         under every structure and both criteria. The figures hold their y axis at it, so that
         switching moves the lines, never the axis (and redraws only the lines)."""
-        models = [result.model for result in self._fits.values() if result.model is not None]
-        if not models:
+        values = []
+        for result in self._fits.values():
+            if result.model is None:
+                continue
+            try:  # the data and the lines that stay put once, the moving lines of every fit
+                plot = self._draw(result.model, ("partial pooling",) if values else LAYERS, "overlaid")
+            except Exception:  # shown in the widget when that fit is chosen
+                continue
+            values += [plot.data[self.response].to_numpy(float)] + [
+                layer._data[FITTED].to_numpy(float) for layer in plot.layers
+                if isinstance(layer._data, pd.DataFrame) and FITTED in layer._data]
+        if not values:
             return None
-        plots = [self._draw(models[0], LAYERS, "overlaid", ylim=None)] + [
-            self._draw(model, ("partial pooling",), "overlaid", ylim=None) for model in models[1:]]
-        values = [plots[0].data[self.response].to_numpy(float)] + [
-            layer._data[FITTED].to_numpy(float) for plot in plots for layer in plot.layers
-            if isinstance(layer._data, pd.DataFrame) and FITTED in layer._data]
         values = np.concatenate(values)
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
         return (low, high) if low < high else None
