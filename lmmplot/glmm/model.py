@@ -252,9 +252,10 @@ class GeneralizedLinearMixedModel(MixedModel):
         return bool(self.family.has_dispersion)
 
     def _vcov_rx(self) -> np.ndarray:
-        """σ²(R_XᵀR_X)⁻¹ from the last PIRLS factor (lme4's fallback)."""
-        qr, p = self.system.q_rest, self.system.p
-        RX = self.modes.factor.L22[qr : qr + p, qr : qr + p].T
+        """σ²(R_XᵀR_X)⁻¹ from the last PIRLS factor (lme4's fallback): R_X of the user's X (the
+        factor's block is of the system's orthogonalized X, at the same weights)."""
+        p = self.system.p
+        RX = self.system.RX(self.modes.factor)
         Rinv = scipy.linalg.solve_triangular(RX, np.eye(p), lower=False)
         return self.sigma**2 * (Rinv @ Rinv.T)
 

@@ -118,8 +118,11 @@ class Pirls:
             if lme4_rule:
                 done = abs((pdev - npdev) / npdev) < LME4_TOL
             else:
+                # η's change weighted by the rows' share of the information: a row whose mean
+                # runs to a bound (a separated level: w → 0, η without end) no longer counts
+                moved = np.abs(neta - eta) * (w / np.max(w, initial=1.0))
                 done = (abs(pdev - npdev) <= TOL * (abs(npdev) + TOL)
-                        and np.max(np.abs(neta - eta), initial=0.0) <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
+                        and np.max(moved, initial=0.0) <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
             u1, ur, b, eta, mu, dr, pdev = nu1, nur, nb, neta, nmu, ndr, npdev
             if done:
                 return Modes(theta, u1, ur, b, eta, mu, f, dr)
