@@ -94,8 +94,9 @@ class Pirls:
             pdev, mu, dr = self.penalized_deviance(eta, u1, ur)
         for _ in range(MAX_ITER):
             mu_eta = fam.mu_eta(eta)
-            w = self.pw * mu_eta**2 / fam.variance(mu)
-            z = eta - self.offset + (self.y - mu) / mu_eta
+            with np.errstate(invalid="ignore", over="ignore"):  # η off the scale: caught below
+                w = self.pw * mu_eta**2 / fam.variance(mu)
+                z = eta - self.offset + (self.y - mu) / mu_eta
             if not joint:
                 z = z - self.X @ b
             s.reweight(w, z)
