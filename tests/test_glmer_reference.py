@@ -9,7 +9,9 @@ where lme4 does, and of a singular fit exactly when lme4 does.
 import numpy as np
 import pandas as pd
 import pytest
-from glmer_cases import CASES, HELDOUT_TESTED, REFERENCE, SINGULAR, fit_case
+from glmer_cases import CASES, HELDOUT_TESTED, REFERENCE, SINGULAR, case_data, fit_case
+
+import lmmplot as lp
 
 
 @pytest.fixture(scope="module", params=REFERENCE + HELDOUT_TESTED)
@@ -101,3 +103,19 @@ def test_predict_new_data_matches_the_fitted_rows(case):
     new = m.frame.iloc[:20]
     k = 20
     np.testing.assert_allclose(m.predict(new), r["linear_predictor"][:k], atol=2e-3 * np.std(r["linear_predictor"]))
+
+
+def test_offset_argument_is_the_formula_offset():
+    """offset= (an array) and R's spelling offset(log(Holders)) fit lme4's offset(log(Holders))."""
+    r = CASES["insurance_offset"]
+    data = case_data(r)
+    log_holders = np.log(data["Holders"].to_numpy(float))
+    fits = [lp.glmer("Claims ~ Age + Group + (1|District)", data, family="poisson", offset=log_holders),
+            lp.glmer("Claims ~ Age + Group + offset(log(Holders)) + (1|District)", data, family="poisson")]
+    se = np.array([f["std_error"] for f in r["fixef"]])
+    for g in fits:
+        assert -2 * g.logLik() == pytest.approx(r["objective"], abs=1e-3)
+        assert -2 * g.logLik() <= r["objective"] + 1e-6
+        assert np.all(np.abs(g.beta - [f["estimate"] for f in r["fixef"]]) <= 5e-3 * se)
+        np.testing.assert_allclose(g.fitted(), r["fitted_response"], atol=2e-3 * np.std(r["fitted_response"]))
+        np.testing.assert_allclose(lp.augment(g)[".offset"], log_holders)
