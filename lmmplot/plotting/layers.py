@@ -7,10 +7,11 @@ and grouping and adds ordinary geoms (``geom_line``, ``geom_ribbon`` ...) drawin
 from __future__ import annotations
 
 import pandas as pd
-from plotnine import aes, geom_line, geom_point, geom_pointrange, geom_ribbon, position_dodge
+from plotnine import aes, geom_point, geom_pointrange, geom_ribbon, position_dodge
 
 from ..errors import ArgumentTypeError, DataError
 from . import frames as F
+from .geoms import geom_lines
 
 LABEL = ".label"  # the column a layer's ``label`` is written to, mapped to colour and linetype
 _ALIASES = {"colour": "color", "linewidth": "size"}
@@ -137,8 +138,8 @@ class ModelLayer:
             mapping = self._mapping(plot, frame, geom_point, x=x, y=F.FITTED, group=F.LINE)
             return [geom_point(mapping, frame, inherit_aes=False, position=position_dodge(width=dodge),
                                **self.params)]
-        mapping = self._mapping(plot, frame, geom_line, x=x, y=F.FITTED, group=F.LINE)
-        return [geom_line(mapping, frame, inherit_aes=False, **self.params)]
+        mapping = self._mapping(plot, frame, geom_lines, x=x, y=F.FITTED, group=F.LINE)
+        return [geom_lines(mapping, frame, inherit_aes=False, **self.params)]
 
 
 class geom_fitted(ModelLayer):
@@ -236,7 +237,7 @@ class geom_population(ModelLayer):
             if col != x and col in frame.columns and col not in used:
                 frame = frame[frame[col] == ref]
         params = dict(self.params)
-        if "color" not in params and "color" not in self._mapping(plot, frame, geom_line) and self.label is None:
+        if "color" not in params and "color" not in self._mapping(plot, frame, geom_lines) and self.label is None:
             params["color"] = "#3366FF"
         params.setdefault("size", 1)
         out = []
@@ -252,6 +253,6 @@ class geom_population(ModelLayer):
         if self.interval:
             band = aes(x=x, ymin=F.LOWER, ymax=F.UPPER, group=F.LINE)
             out.append(geom_ribbon(band, frame, inherit_aes=False, fill=self.fill, alpha=self.band_alpha))
-        m = self._mapping(plot, frame, geom_line, x=x, y=F.FITTED, group=F.LINE)
-        out.append(geom_line(m, frame, inherit_aes=False, **params))
+        m = self._mapping(plot, frame, geom_lines, x=x, y=F.FITTED, group=F.LINE)
+        out.append(geom_lines(m, frame, inherit_aes=False, **params))
         return out
