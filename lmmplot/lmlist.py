@@ -58,7 +58,7 @@ class LmList:
         self._fixed = None
         self._model = model
         X = model.model_matrix()
-        self._fit(X.to_numpy(float), model.fitted() + model.residuals(), model.frame, list(X.columns))
+        self._fit(X.to_numpy(float), model.fitted() + model.residuals(type="response"), model.frame, list(X.columns))
         return self
 
     def _fit(self, X: np.ndarray, y: np.ndarray, frame: pd.DataFrame, columns) -> None:

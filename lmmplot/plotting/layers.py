@@ -51,13 +51,14 @@ class ModelLayer:
             F.group_columns(model, group)
 
     def _compute(self, model, make) -> None:
-        """``make(model, x, group)`` for every x and grouping factor the plot might ask for."""
+        """``make(model, xs, groups)``, {(x, group): frame}, for every x and grouping factor the
+        plot might ask for."""
         xs = [self.x] if self.x is not None else list(self.roles.predictors)
         if not self.needs_group or not self.roles.groups:
             groups = [None]
         else:
             groups = [self.group] if self.group is not None else list(self.roles.groups)
-        self._frames = {(x, g): make(model, x, g) for x in xs for g in groups}
+        self._frames = make(model, xs, groups)
 
     # ----------------------------------------------------------------- resolve
     def _resolve(self, plot) -> tuple[str, str | None, pd.DataFrame]:
@@ -174,7 +175,18 @@ class geom_fitted(ModelLayer):
     def __init__(self, model, x=None, group=None, n: int = 50, label=None, dodge: float = 0.5, **params):
         super().__init__(model, x, group, label, params)
         self.dodge = dodge
-        self._compute(model, lambda m, x, g: F.fitted_lines(m, x, g, n))
+        self._compute(model, lambda m, xs, groups: F.fitted_frames(m, xs, groups, n))
+
+    @classmethod
+    def of_frame(cls, model, frame: pd.DataFrame, x: str, group: str | None, label=None, dodge: float = 0.5,
+                 **params) -> "geom_fitted":
+        """The layer drawing ``frame``, lines made from ``model`` elsewhere (columns ``x``,
+        ``.fitted``, ``.line``), when the plot's x is ``x`` and its grouping factor ``group``."""
+        self = cls.__new__(cls)
+        ModelLayer.__init__(self, model, x, group, label, params)
+        self.dodge = dodge
+        self._frames = {(x, group): frame}
+        return self
 
     def geoms(self, plot, frame, x):
         return self._lines_or_points(plot, frame, x, self.dodge)
@@ -193,7 +205,7 @@ class geom_no_pooling(ModelLayer):
             raise ArgumentTypeError(f"geom_no_pooling needs a mixed model (lp.lmer) for its groups, not "
                                     f"{self.formula!r}")
         self.dodge = dodge
-        self._compute(model, lambda m, x, g: F.no_pooling_lines(m, x, g, n))
+        self._compute(model, lambda m, xs, groups: F.no_pooling_frames(m, xs, groups, n))
 
     def geoms(self, plot, frame, x):
         return self._lines_or_points(plot, frame, x, self.dodge)
@@ -230,7 +242,8 @@ class geom_population(ModelLayer):
         super().__init__(model, x, None, label, params)
         self.interval, self.fill, self.band_alpha, self.dodge = interval, fill, band_alpha, dodge
         self.reference = F.reference_levels(model)
-        self._compute(model, lambda m, x, g: F.population_lines(m, x, n, interval, level))
+        self._compute(model, lambda m, xs, _: {(x, None): frame for x, frame in
+                                              F.population_frames(m, xs, n, interval, level).items()})
 
     def geoms(self, plot, frame, x):
         mapping, facets = plot_columns(plot)

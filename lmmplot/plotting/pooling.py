@@ -4,8 +4,8 @@ from __future__ import annotations
 from plotnine import aes, facet_wrap, geom_point, ggplot, labs, scale_color_manual, scale_linetype_manual
 
 from ..errors import ArgumentTypeError, DataError
-from ..lm import lm
 from . import frames as F
+from .geoms import guide_lean_legend
 from .layers import geom_fitted, geom_no_pooling
 
 POOLING = {  # name: (colour, linetype); told apart by linetype as well as by colour
@@ -62,19 +62,24 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     data = model.frame
     group = next(g for g, cols in roles.groups.items() if cols == columns)
     layers = {
-        "complete pooling": lambda: geom_fitted(lm(model.formula.fixed_formula, data), x=x, n=n,
-                                                label="complete pooling", size=size),
+        "complete pooling": lambda: geom_fitted.of_frame(model, F.complete_pooling_lines(model, x, n), x, group,
+                                                         label="complete pooling", size=size),
         "no pooling": lambda: geom_no_pooling(model, x=x, group=group, n=n, label="no pooling", size=size),
         "partial pooling": lambda: geom_fitted(model, x=x, group=group, n=n, label="partial pooling",
                                                size=size),
     }
     names = [name for name in POOLING if name in lines]
     mapping = aes(x, response) if colour is None else aes(x, response, colour=colour)
-    plot = ggplot(data, mapping) + geom_point(alpha=0.6) + [layers[name]() for name in names]
+    plot = ggplot(data, mapping)  # a new plot: added to in place, as plotnine's + copies it each time
+    plot += geom_point(alpha=0.6)
+    plot += [layers[name]() for name in names]
     if facet:
         plot += facet_wrap(list(columns))
     if names and colour is None:
-        plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling")
+        plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling",
+                                   guide=guide_lean_legend())
     if names:
-        plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling")
-    return plot + labs(x=x, y=response)
+        plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling",
+                                      guide=guide_lean_legend())
+    plot += labs(x=x, y=response)
+    return plot
