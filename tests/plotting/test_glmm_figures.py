@@ -1,6 +1,7 @@
-"""A GLMM's layers are drawn on the response scale: its group lines are lme4's fitted means,
-its population line lme4's ``predict(re.form = NA, type = "response")`` (both stored in
-tests/fixtures/glmer_reference.json, made by glmer_reference.R with lme4 1.1-31)."""
+"""A GLMM's figures: the layers on the response scale (the group lines are lme4's fitted means,
+the population line lme4's ``predict(re.form = NA, type = "response")``), the caterpillar's
+intervals from lme4's condsd, the coefficients' Wald z intervals; all from
+tests/fixtures/glmer_reference.json, made by glmer_reference.R with lme4 1.1-31."""
 import json
 import warnings
 from pathlib import Path
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from plotnine import aes, ggplot
+from scipy import stats
 
 import lmmplot as lp
 from lmmplot.errors import ArgumentTypeError
@@ -71,3 +73,26 @@ def test_linear_model_only_layers_refuse_a_glmm(cbpp):
         lp.geom_no_pooling(model)
     with pytest.raises(ArgumentTypeError, match="interval='confidence'"):
         lp.geom_population(model, interval="prediction")
+
+
+def test_caterpillar_intervals_are_lme4s_condsd(binary_slopes):
+    model, _, r = binary_slopes
+    frame = lp.plot_ranef(model).data.set_index(["group", "term", "level"])
+    ref = pd.DataFrame(r["ranef"]).set_index(["grp", "term", "level"])
+    assert len(frame) == len(ref)
+    mine = frame.loc[ref.index]
+    z = stats.norm.ppf(0.975)
+    # the modes and sds agree with lme4's to 5e-3 (tests/test_glmer_reference.py)
+    np.testing.assert_allclose(mine["condsd"], ref["condsd"], rtol=5e-3)
+    np.testing.assert_allclose(mine["lower"], ref["condval"] - z * ref["condsd"], atol=2e-2)
+
+
+def test_coefficient_intervals_are_wald_z(cbpp):
+    model, _, r = cbpp
+    frame = lp.plot_coef(model).data.set_index("term")
+    fixef = pd.DataFrame(r["fixef"]).set_index("term")
+    half = stats.norm.ppf(0.975) * fixef["std_error"]
+    np.testing.assert_allclose(frame.loc[fixef.index, "conf.low"], fixef["estimate"] - half,
+                               atol=5e-3 * fixef["std_error"].max())
+    np.testing.assert_allclose(frame.loc[fixef.index, "conf.high"], fixef["estimate"] + half,
+                               atol=5e-3 * fixef["std_error"].max())
