@@ -96,12 +96,15 @@ class LmList:
         """Coefficients, one row per group (lme4's ``coef(lmList)``); NaN where not estimable."""
         return self._coef.copy()
 
-    def predict(self, newdata) -> np.ndarray:
-        """Each row's prediction from its own group's fit (NaN for groups with a NaN coefficient)."""
+    def predict(self, newdata, X=None) -> np.ndarray:
+        """Each row's prediction from its own group's fit (NaN for groups with a NaN coefficient);
+        ``X``, the model matrix of ``newdata`` if the caller has it already."""
         from .frame import level_labels
 
         new = as_pandas(newdata, "newdata")
-        X = self._model.model_matrix(new).to_numpy(float) if self._fixed is None else self._fixed.new_X(new)
+        if X is None:
+            X = self._model.model_matrix(new) if self._fixed is None else self._fixed.new_X(new)
+        X = np.asarray(X, float)
         at = self._coef.index.get_indexer(level_labels(new, self.group_vars, f"lmList's group {self.group!r}"))
         if (at < 0).any():
             unknown = sorted(set(level_labels(new, self.group_vars, self.group)[at < 0]))[:5]

@@ -77,9 +77,9 @@ def group_columns(model, group: str | None, r: Roles | None = None) -> tuple[str
                     f"its grouping factors are {list(groups)}")
 
 
-def check_x(model, x: str) -> None:
-    """A clear error when ``x`` is not one of the model's predictors."""
-    r = roles(model)
+def check_x(model, x: str, r: Roles | None = None) -> None:
+    """A clear error when ``x`` is not one of the model's predictors (``r``: its roles, if known)."""
+    r = r or roles(model)
     if x not in r.predictors:
         raise DataError(f"x {x!r} is not a predictor of {model.formula.text!r}; its predictors are "
                         f"{list(r.predictors)}")
@@ -140,10 +140,10 @@ def _predicted(grids: list[pd.DataFrame], predict) -> list[pd.DataFrame]:
     return grids
 
 
-def fitted_frames(model, xs, groups, n: int = 50) -> dict:
+def fitted_frames(model, xs, groups, n: int = 50, r: Roles | None = None) -> dict:
     """:func:`fitted_lines` for each x in ``xs`` and grouping factor in ``groups`` (``[None]``
     for the default one), {(x, group): frame}, with one prediction per grouping factor."""
-    r = roles(model)
+    r = r or roles(model)
     scale = {"type": "response"} if is_generalized(model) else {}
     out = {}
     for group in groups:
@@ -178,12 +178,12 @@ def is_generalized(model) -> bool:
     return getattr(model, "family", None) is not None
 
 
-def no_pooling_frames(model, xs, groups, n: int = 50) -> dict:
+def no_pooling_frames(model, xs, groups, n: int = 50, r: Roles | None = None) -> dict:
     """:func:`no_pooling_lines` for each x in ``xs`` and grouping factor in ``groups``."""
     if is_generalized(model):
         raise ArgumentTypeError(f"no-pooling lines are least-squares fits of a linear model; "
                                 f"{model.formula.text!r} is a {model.family.family} GLMM")
-    r = roles(model)
+    r = r or roles(model)
     out = {}
     for group in groups:
         columns = group_columns(model, group, r)
@@ -203,7 +203,45 @@ def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd
     return no_pooling_frames(model, [x], [group], n)[(x, group)]
 
 
-def complete_pooling_lines(model, x: str, n: int = 50) -> pd.DataFrame:
+POOLING_LINES = ("complete pooling", "no pooling", "partial pooling")
+
+
+def pooling_frames(model, x: str, group: str | None = None, n: int = 50, lines=POOLING_LINES,
+                   r: Roles | None = None) -> dict:
+    """The pooling figure's ``lines``, {"complete pooling", "no pooling", "partial pooling":
+    frame}: :func:`complete_pooling_lines`, :func:`no_pooling_lines` and :func:`fitted_lines`,
+    the first two from one model matrix of both their grids."""
+    r = r or roles(model)
+    check_x(model, x, r)
+    if "no pooling" in lines and is_generalized(model):
+        no_pooling_frames(model, [x], [group], n, r)  # its error: least squares fit linear models
+    out = {}
+    if "partial pooling" in lines:
+        out["partial pooling"] = fitted_frames(model, [x], [group], n, r)[(x, group)]
+    columns = {"complete pooling": (), "no pooling": group_columns(model, group, r) if r.groups else ()}
+    grids = {name: line_grid(model.frame, x, *_line_columns(r, x, columns[name]), n)
+             for name in ("complete pooling", "no pooling") if name in lines}
+    if not grids:
+        return out
+    X = model.model_matrix(pd.concat(list(grids.values()), ignore_index=True)).to_numpy(float)
+    start = 0
+    for name, grid in grids.items():
+        rows, start = X[start : start + len(grid)], start + len(grid)
+        if name == "no pooling":
+            grid[FITTED] = LmList.from_model(model, columns[name]).predict(grid, rows)
+            grid = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
+        elif np.any(np.asarray(getattr(model, "offset", 0.0)) != 0):
+            from ..lm import lm  # lm carries the formula's offset, which the model matrix lacks
+
+            grid[FITTED] = lm(model.formula.fixed_formula, model.frame).predict(grid)
+        else:
+            y = model.fitted() + model.residuals(type="response")
+            grid[FITTED] = rows @ np.linalg.lstsq(model.model_matrix().to_numpy(float), y, rcond=None)[0]
+        out[name] = grid
+    return {name: out[name] for name in POOLING_LINES if name in out}
+
+
+def complete_pooling_lines(model, x: str, n: int = 50, r: Roles | None = None) -> pd.DataFrame:
     """The fixed formula fitted by least squares to all the model's rows (complete pooling, what
     ``lp.lm`` of the fixed formula fits), one line per level of each categorical predictor over
     the x range each has, other numeric predictors at their mean.
@@ -211,21 +249,11 @@ def complete_pooling_lines(model, x: str, n: int = 50) -> pd.DataFrame:
     From the model's own model matrix and response (no formula re-parsed); a model with an
     offset goes through ``lp.lm``, which carries the offset of the formula.
     """
-    check_x(model, x)
-    r = roles(model)
-    grid = line_grid(model.frame, x, *_line_columns(r, x, ()), n)
-    if np.any(np.asarray(getattr(model, "offset", 0.0)) != 0):
-        from ..lm import lm
-
-        grid[FITTED] = lm(model.formula.fixed_formula, model.frame).predict(grid)
-        return grid
-    y = model.fitted() + model.residuals(type="response")
-    beta = np.linalg.lstsq(model.model_matrix().to_numpy(float), y, rcond=None)[0]
-    grid[FITTED] = model.model_matrix(grid).to_numpy(float) @ beta
-    return grid
+    return pooling_frames(model, x, None, n, ["complete pooling"], r)["complete pooling"]
 
 
-def population_frames(model, xs, n: int = 50, interval: str | None = None, level: float = 0.95) -> dict:
+def population_frames(model, xs, n: int = 50, interval: str | None = None, level: float = 0.95,
+                      r: Roles | None = None) -> dict:
     """:func:`population_lines` for each x in ``xs``, {x: frame}, from one model matrix."""
     if interval not in (None, "confidence", "prediction"):
         raise ArgumentTypeError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}")
@@ -236,7 +264,7 @@ def population_frames(model, xs, n: int = 50, interval: str | None = None, level
         raise ArgumentTypeError(f"prediction bands need a linear model's residual variance; "
                                 f"{model.formula.text!r} is a {model.family.family} GLMM: use "
                                 f"interval='confidence'")
-    r = roles(model)
+    r = r or roles(model)
     data = model.frame
     grids = []
     for x in xs:
@@ -286,10 +314,10 @@ def population_lines(model, x: str, n: int = 50, interval: str | None = None,
     return population_frames(model, [x], n, interval, level)[x]
 
 
-def reference_levels(model) -> dict[str, object]:
+def reference_levels(model, r: Roles | None = None) -> dict[str, object]:
     """Each categorical predictor's reference level: its first level, as the model encodes it."""
     out = {}
-    for c in roles(model).categorical:
+    for c in (r or roles(model)).categorical:
         column = model.frame[c]
         if isinstance(column.dtype, pd.CategoricalDtype):
             out[c] = column.cat.remove_unused_categories().cat.categories[0]

@@ -39,16 +39,17 @@ class ModelLayer:
 
     needs_group = True
 
-    def __init__(self, model, x: str | None, group: str | None, label: str | None, params: dict):
+    def __init__(self, model, x: str | None, group: str | None, label: str | None, params: dict,
+                 roles: F.Roles | None = None):
         self.mapping = params.pop("mapping", None)
-        self.roles = F.roles(model)
+        self.roles = roles or F.roles(model)
         self.formula = model.formula.text
         self.x, self.group, self.label = x, group, label
         self.params = _params(params)
         if x is not None:
-            F.check_x(model, x)
+            F.check_x(model, x, self.roles)
         if group is not None:
-            F.group_columns(model, group)
+            F.group_columns(model, group, self.roles)
 
     def _compute(self, model, make) -> None:
         """``make(model, xs, groups)``, {(x, group): frame}, for every x and grouping factor the
@@ -142,6 +143,18 @@ class ModelLayer:
         mapping = self._mapping(plot, frame, geom_lines, x=x, y=F.FITTED, group=F.LINE)
         return [geom_lines(mapping, frame, inherit_aes=False, **self.params)]
 
+    @classmethod
+    def of_frame(cls, model, frame: pd.DataFrame, x: str, group: str | None, label=None, dodge: float = 0.5,
+                 roles: F.Roles | None = None, **params) -> "ModelLayer":
+        """The layer drawing ``frame``, lines made from ``model`` elsewhere (columns ``x``,
+        ``.fitted``, ``.line``), when the plot's x is ``x`` and its grouping factor ``group``
+        (``roles``: the model's, if known)."""
+        self = cls.__new__(cls)
+        ModelLayer.__init__(self, model, x, group, label, params, roles)
+        self.dodge = dodge
+        self._frames = {(x, group): frame}
+        return self
+
 
 class geom_fitted(ModelLayer):
     """The fitted lines of a model: each group's for ``lp.lmer`` (its prediction with its random
@@ -175,18 +188,8 @@ class geom_fitted(ModelLayer):
     def __init__(self, model, x=None, group=None, n: int = 50, label=None, dodge: float = 0.5, **params):
         super().__init__(model, x, group, label, params)
         self.dodge = dodge
-        self._compute(model, lambda m, xs, groups: F.fitted_frames(m, xs, groups, n))
+        self._compute(model, lambda m, xs, groups: F.fitted_frames(m, xs, groups, n, self.roles))
 
-    @classmethod
-    def of_frame(cls, model, frame: pd.DataFrame, x: str, group: str | None, label=None, dodge: float = 0.5,
-                 **params) -> "geom_fitted":
-        """The layer drawing ``frame``, lines made from ``model`` elsewhere (columns ``x``,
-        ``.fitted``, ``.line``), when the plot's x is ``x`` and its grouping factor ``group``."""
-        self = cls.__new__(cls)
-        ModelLayer.__init__(self, model, x, group, label, params)
-        self.dodge = dodge
-        self._frames = {(x, group): frame}
-        return self
 
     def geoms(self, plot, frame, x):
         return self._lines_or_points(plot, frame, x, self.dodge)
@@ -205,7 +208,7 @@ class geom_no_pooling(ModelLayer):
             raise ArgumentTypeError(f"geom_no_pooling needs a mixed model (lp.lmer) for its groups, not "
                                     f"{self.formula!r}")
         self.dodge = dodge
-        self._compute(model, lambda m, xs, groups: F.no_pooling_frames(m, xs, groups, n))
+        self._compute(model, lambda m, xs, groups: F.no_pooling_frames(m, xs, groups, n, self.roles))
 
     def geoms(self, plot, frame, x):
         return self._lines_or_points(plot, frame, x, self.dodge)
@@ -241,9 +244,9 @@ class geom_population(ModelLayer):
                  fill: str = "#999999", band_alpha: float = 0.4, dodge: float = 0.5, **params):
         super().__init__(model, x, None, label, params)
         self.interval, self.fill, self.band_alpha, self.dodge = interval, fill, band_alpha, dodge
-        self.reference = F.reference_levels(model)
+        self.reference = F.reference_levels(model, self.roles)
         self._compute(model, lambda m, xs, _: {(x, None): frame for x, frame in
-                                              F.population_frames(m, xs, n, interval, level).items()})
+                                              F.population_frames(m, xs, n, interval, level, self.roles).items()})
 
     def geoms(self, plot, frame, x):
         mapping, facets = plot_columns(plot)

@@ -6,7 +6,7 @@ from plotnine import aes, facet_wrap, geom_point, ggplot, labs, scale_color_manu
 from ..errors import ArgumentTypeError, DataError
 from . import frames as F
 from .geoms import guide_lean_legend
-from .layers import geom_fitted, geom_no_pooling
+from .layers import geom_fitted
 
 POOLING = {  # name: (colour, linetype); told apart by linetype as well as by colour
     "complete pooling": ("black", "dashed"),
@@ -47,7 +47,7 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     roles = F.roles(model)
     if not roles.groups:
         raise ArgumentTypeError(f"plot_pooling needs a mixed model (lp.lmer), not {model.formula.text!r}")
-    columns = F.group_columns(model, group)
+    columns = F.group_columns(model, group, roles)
     if x is None:
         if not roles.numeric:
             raise ArgumentTypeError(f"{model.formula.text!r} has no numeric predictor: pass x=")
@@ -61,18 +61,13 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     response = model.formula.response
     data = model.frame
     group = next(g for g, cols in roles.groups.items() if cols == columns)
-    layers = {
-        "complete pooling": lambda: geom_fitted.of_frame(model, F.complete_pooling_lines(model, x, n), x, group,
-                                                         label="complete pooling", size=size),
-        "no pooling": lambda: geom_no_pooling(model, x=x, group=group, n=n, label="no pooling", size=size),
-        "partial pooling": lambda: geom_fitted(model, x=x, group=group, n=n, label="partial pooling",
-                                               size=size),
-    }
+    frames = F.pooling_frames(model, x, group, n, lines, roles)
     names = [name for name in POOLING if name in lines]
     mapping = aes(x, response) if colour is None else aes(x, response, colour=colour)
     plot = ggplot(data, mapping)  # a new plot: added to in place, as plotnine's + copies it each time
     plot += geom_point(alpha=0.6)
-    plot += [layers[name]() for name in names]
+    plot += [geom_fitted.of_frame(model, frames[name], x, group, label=name, roles=roles, size=size)
+             for name in names]
     if facet:
         plot += facet_wrap(list(columns))
     if names and colour is None:
