@@ -94,8 +94,9 @@ class Pirls:
             pdev, mu, dr = self.penalized_deviance(eta, u1, ur)
         for _ in range(MAX_ITER):
             mu_eta = fam.mu_eta(eta)
-            w = self.pw * mu_eta**2 / fam.variance(mu)
-            z = eta - self.offset + (self.y - mu) / mu_eta
+            with np.errstate(invalid="ignore", over="ignore"):  # η off the scale: caught below
+                w = self.pw * mu_eta**2 / fam.variance(mu)
+                z = eta - self.offset + (self.y - mu) / mu_eta
             if not joint:
                 z = z - self.X @ b
             s.reweight(w, z)
@@ -118,8 +119,11 @@ class Pirls:
             if lme4_rule:
                 done = abs((pdev - npdev) / npdev) < LME4_TOL
             else:
+                # η's change weighted by the rows' share of the information: a row whose mean
+                # runs to a bound (a separated level: w → 0, η without end) no longer counts
+                moved = np.abs(neta - eta) * (w / np.max(w, initial=1.0))
                 done = (abs(pdev - npdev) <= TOL * (abs(npdev) + TOL)
-                        and np.max(np.abs(neta - eta), initial=0.0) <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
+                        and np.max(moved, initial=0.0) <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
             u1, ur, b, eta, mu, dr, pdev = nu1, nur, nb, neta, nmu, ndr, npdev
             if done:
                 return Modes(theta, u1, ur, b, eta, mu, f, dr)
