@@ -103,7 +103,12 @@ class GeneralizedLinearMixedModel(MixedModel):
 
     @property
     def pirls(self) -> Pirls:
-        return Pirls(self.system, self.family, self.y, self.prior_weights, self.offset)
+        """PIRLS on this model's system (set up once per system, family and response)."""
+        key = (self.system, self.family, self.y, self.prior_weights, self.offset)
+        cached = self.__dict__.get("_pirls")
+        if cached is None or any(a is not b for a, b in zip(cached[0], key)):
+            cached = self._pirls = (key, Pirls(*key))
+        return cached[1]
 
     # ------------------------------------------------------------------ the deviance
     def deviance_stage1(self, theta: np.ndarray) -> float:
@@ -191,9 +196,9 @@ class GeneralizedLinearMixedModel(MixedModel):
             self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, None, None)
 
     def _beta_scale(self, par: np.ndarray) -> np.ndarray:
-        """A unit for each β: its standard error from the first stage's R_X."""
+        """A unit for each β: its standard error from R_X at ``par``."""
         self.deviance_at(par)
-        se = np.sqrt(np.diag(self._vcov_rx()))
+        se = np.sqrt(np.diag(self._vcov_rx(self.pirls.final_factor(self.modes))))
         return np.where(np.isfinite(se) & (se > 0), se, 1.0)
 
     def lme4_deviance(self, par: np.ndarray) -> float:
@@ -213,14 +218,18 @@ class GeneralizedLinearMixedModel(MixedModel):
         nt = self.theta_lower.size
         self.objective_value = self.deviance_at(par) if self.nAGQ > 0 else self.deviance_stage1(par[:nt])
         self.theta = par[:nt].copy()
-        self.factor = self.modes.factor
+        self.factor = self.pirls.final_factor(self.modes)
         self._forget()
 
     def _derivatives(self, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """At (θ, β): the gradient of the deviance optimized, and lme4's Hessian (of
         :meth:`lme4_deviance`); the model is left at (θ, β)."""
         _, hess = deriv12(self.lme4_deviance, par)
-        grad = numeric_gradient(self.deviance_at, par)
+        optim = getattr(self, "optim", None)
+        if optim is not None and optim.grad is not None and np.array_equal(optim.theta, par):
+            grad = optim.grad  # the optimizer's check took these central differences already
+        else:
+            grad = numeric_gradient(self.deviance_at, par)
         self._set_estimates(par)
         return grad, hess
 
@@ -251,10 +260,10 @@ class GeneralizedLinearMixedModel(MixedModel):
     def _residual_row(self) -> bool:
         return bool(self.family.has_dispersion)
 
-    def _vcov_rx(self) -> np.ndarray:
-        """σ²(R_XᵀR_X)⁻¹ from the last PIRLS factor (lme4's fallback)."""
-        qr, p = self.system.q_rest, self.system.p
-        RX = self.modes.factor.L22[qr : qr + p, qr : qr + p].T
+    def _vcov_rx(self, factor=None) -> np.ndarray:
+        """σ²(R_XᵀR_X)⁻¹ from the joint factor at the estimates' weights (lme4's fallback)."""
+        RX = self.system.RX(self.factor if factor is None else factor)
+        p = RX.shape[0]
         Rinv = scipy.linalg.solve_triangular(RX, np.eye(p), lower=False)
         return self.sigma**2 * (Rinv @ Rinv.T)
 
