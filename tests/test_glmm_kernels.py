@@ -42,6 +42,9 @@ def test_kernel_family_values_match_the_family(f):
     np.testing.assert_allclose(got[1], f.mu_eta(eta), rtol=1e-12, atol=0)
     np.testing.assert_allclose(got[2], f.variance(mu), rtol=1e-12, atol=0)
     np.testing.assert_allclose(got[3], f.dev_resids(y, mu, wt), rtol=1e-12, atol=1e-300)
+    mu_eta = f.mu_eta(eta)
+    np.testing.assert_allclose(got[4], wt * mu_eta**2 / f.variance(mu), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got[5], eta + (y - mu) / mu_eta, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("f", [fam.binomial(), fam.poisson(), fam.negative_binomial(1.7)],

@@ -133,23 +133,58 @@ def dev_resid(family, y, mu, wt, theta):
 
 
 @njit(cache=True)
+def row_values(family, link, theta, y, wt, eta, base):
+    """At one η: μ, the deviance residual, the working weight and the working response z − base.
+
+    The canonical binomial-logit and Poisson-log pairs take a short path (one exponential,
+    one logarithm); the values agree with the general path to rounding.
+    """
+    if family == 0 and link == 0 and abs(eta) <= _LOGIT_THRESH:
+        t = math.exp(eta)
+        mu = t / (1.0 + t)
+        me = t / ((1.0 + t) * (1.0 + t))
+        if y == 0.0:
+            d = -2.0 * wt * math.log1p(-mu)
+        elif y == 1.0:
+            d = -2.0 * wt * math.log(mu)
+        else:
+            d = dev_resid(0, y, mu, wt, theta)
+        return mu, d, wt * me * me / (mu * (1.0 - mu)), eta - base + (y - mu) / me
+    if family == 1 and link == 4:
+        mu = max(math.exp(eta), _EPS)
+        if y > 0:
+            d = 2.0 * wt * (y * math.log(y / mu) - (y - mu))
+        else:
+            d = 2.0 * mu * wt
+        return mu, d, wt * mu, eta - base + (y - mu) / mu
+    mu, me = link_values(link, eta)
+    d = dev_resid(family, y, mu, wt, theta)
+    return mu, d, wt * me * me / variance(family, mu, theta), eta - base + (y - mu) / me
+
+
+@njit(cache=True)
 def family_values(family, link, theta, eta, y, wt):
-    """μ, dμ/dη, the variance and the deviance residuals at η (arrays): the tests' view."""
+    """μ, dμ/dη, the variance, the deviance residuals, and the working weights and response
+    as :func:`fill` takes them, at η (arrays): the tests' view."""
     n = eta.size
-    out = np.empty((4, n))
+    out = np.empty((6, n))
     for i in range(n):
         m = linkinv(link, eta[i])
         out[0, i] = m
         out[1, i] = mu_eta(link, eta[i])
         out[2, i] = variance(family, m, theta)
         out[3, i] = dev_resid(family, y[i], m, wt[i], theta)
+        _, _, out[4, i], out[5, i] = row_values(family, link, theta, y[i], wt[i], eta[i], 0.0)
     return out
 
 
 @njit(cache=True)
 def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data, pair, X,
-         mu, dr, A11, E, vals, A22):
+         predict, b1, b_rest, beta, mu, dr, A11, E, vals, A22):
     """At η: μ and the deviance residuals, and the blocks of the weighted system; returns Σ dr.
+
+    With ``predict``, η is first computed into ``eta`` as base + Z₁b₁ + Z_rest b_rest + Xβ
+    (:func:`predict`'s arithmetic, in the same pass).
 
     The working weights w = pw μ'²/V(μ) and response z = η − base + (y − μ)/μ' weight the
     columns [X z] (X may have no columns): A11 (l1 × p1 × p1) and E (l1 × m × p1) per level
@@ -168,17 +203,23 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
     row = np.empty(m)
     dev = 0.0
     for i in range(n):
-        e = eta[i]
-        mi, me = link_values(link, e)
+        j = codes[i]
+        if predict:
+            e = base[i]
+            for a in range(p1):
+                e += R1[i, a] * b1[j, a]
+            for k in range(indptr[i], indptr[i + 1]):
+                e += data[k] * b_rest[indices[k]]
+            for c in range(px):
+                e += X[i, c] * beta[c]
+            eta[i] = e
+        mi, d, w, zi = row_values(family, link, theta, y[i], pw[i], eta[i], base[i])
         mu[i] = mi
-        d = dev_resid(family, y[i], mi, pw[i], theta)
         dr[i] = d
         dev += d
-        w = pw[i] * me * me / variance(family, mi, theta)
         for c in range(px):
             row[c] = X[i, c]
-        row[px] = e - base[i] + (y[i] - mi) / me
-        j = codes[i]
+        row[px] = zi
         if p1 == 1:  # a scalar first term: no loops over its columns
             ra = w * R1[i, 0]
             A11[j, 0, 0] += ra * R1[i, 0]
@@ -280,3 +321,26 @@ def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta):
         for c in range(px):
             s += X[i, c] * beta[c]
         eta[i] = s
+
+
+@njit(cache=True)
+def quadrature_sums(family, link, theta, y, pw, eta, step, codes, u, sd, devc0, z, w, ldnorm):
+    """Σ_k w_k exp(−½(d_j(û_j + z_k sd_j) − d_j(û_j)) − ldnorm_k)/√(2π) per level j: the
+    adaptive Gauss-Hermite sums, d_j the level's deviance residuals plus u², η moved by
+    z_k ``step`` at node k."""
+    nl = u.size
+    mult = np.zeros(nl)
+    dsum = np.empty(nl)
+    for k in range(z.size):
+        if z[k] == 0.0:
+            for j in range(nl):
+                mult[j] += w[k]
+            continue
+        dsum[:] = 0.0
+        for i in range(eta.size):
+            mu = linkinv(link, eta[i] + z[k] * step[i])
+            dsum[codes[i]] += dev_resid(family, y[i], mu, pw[i], theta)
+        for j in range(nl):
+            devc = (u[j] + z[k] * sd[j]) ** 2 + dsum[j]
+            mult[j] += math.exp(-0.5 * (devc - devc0[j]) - ldnorm[k]) * w[k] / _SQRT2PI
+    return mult
