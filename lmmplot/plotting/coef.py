@@ -9,14 +9,14 @@ from scipy import stats
 
 from ..errors import ArgumentTypeError
 from ..lm import LinearModel
-from ..model import LinearMixedModel
+from ..model import MixedModel
 from ._checks import level_arg
 
 
 def coef_frame(models: dict, level: float = 0.95) -> pd.DataFrame:
     """model, term, estimate, std.error, conf.low, conf.high for each model's fixed effects.
 
-    Wald intervals as R's ``confint(method="Wald")`` for lmer (normal quantiles) and
+    Wald intervals as R's ``confint(method="Wald")`` for lmer and glmer (normal quantiles) and
     ``confint()`` for lm (t quantiles on the residual df).
     """
     parts = []
@@ -41,11 +41,11 @@ def plot_coef(*models, level: float = 0.95, **named) -> ggplot:
 
     Parameters
     ----------
-    *models : LinearMixedModel or LinearModel
+    *models : LinearMixedModel, GeneralizedLinearMixedModel or LinearModel
         Labelled ``m1``, ``m2`` ... in the order given.
     level : float
         Coverage of the intervals.
-    **named : LinearMixedModel or LinearModel
+    **named : LinearMixedModel, GeneralizedLinearMixedModel or LinearModel
         Models labelled by their keyword, e.g. ``plot_coef(intercepts=m1, slopes=m2)``.
 
     Returns
@@ -64,9 +64,9 @@ def plot_coef(*models, level: float = 0.95, **named) -> ggplot:
     if not labelled:
         raise ArgumentTypeError("plot_coef needs at least one model")
     for name, model in labelled.items():
-        if not isinstance(model, (LinearMixedModel, LinearModel)):
+        if not isinstance(model, (MixedModel, LinearModel)):
             raise ArgumentTypeError(f"plot_coef: model {name} is a {type(model).__name__}, not a "
-                                    "model from lmmplot.lmer or lmmplot.lm")
+                                    "model from lmmplot.lmer, lmmplot.glmer or lmmplot.lm")
     frame = coef_frame(labelled, level)
     spans = frame.groupby("term", observed=True).agg(lo=("conf.low", "min"), hi=("conf.high", "max"))
     zero = pd.DataFrame({"term": pd.Categorical(spans.index[(spans.lo <= 0) & (spans.hi >= 0)],

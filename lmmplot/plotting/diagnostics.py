@@ -24,20 +24,27 @@ _POINT, _LINE, _SIM = "#1f5fa0", "#2e9e6e", "#7aa6d6"
 
 
 def residual_frame(model) -> pd.DataFrame:
-    """The fitted rows of ``augment(model)`` with ``.std.resid`` and ``.row`` (the data's index).
+    """The fitted rows of ``augment(model)`` with ``.std.resid`` and ``.row`` (R's row name).
 
     ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()); with
     prior weights the standardized residuals are the Pearson ones √w·r / (σ √(1 − h)).
     """
     aug = augment(model)
     aug = aug.loc[model.data.index[model.kept_rows]]
-    out = pd.DataFrame({".row": aug.index.astype(str), ".fitted": aug[".fitted"].to_numpy(),
+    out = pd.DataFrame({".row": row_names(model.data.index)[model.kept_rows], ".fitted": aug[".fitted"].to_numpy(),
                         ".resid": aug[".resid"].to_numpy(), ".hat": aug[".hat"].to_numpy(),
                         ".cooksd": aug[".cooksd"].to_numpy()})
     pearson = aug[".wtres"] if ".wtres" in aug else aug[".resid"]
     out[".std.resid"] = pearson.to_numpy() / (model.sigma * np.sqrt(1.0 - out[".hat"]))
     out[".sqrt.abs.std.resid"] = np.sqrt(np.abs(out[".std.resid"]))
     return out
+
+
+def row_names(index: pd.Index) -> np.ndarray:
+    """The rows as R names them: 1, 2, ... for pandas' default 0, 1, ..., else the labels."""
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return (np.asarray(index) + 1).astype(str)
+    return index.astype(str).to_numpy()
 
 
 def smooth_frame(x: np.ndarray, y: np.ndarray, span: float = 0.75, n: int = 80) -> pd.DataFrame:

@@ -137,13 +137,19 @@ def fitted_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.Dat
     keys = list(columns) + [c for c in r.categorical if c != x and c not in columns]
     held = [c for c in r.numeric if c != x]
     grid = line_grid(model.frame, x, keys, held, n)
+    scale = {"type": "response"} if is_generalized(model) else {}
     if not r.groups:
-        grid[FITTED] = model.predict(grid)
+        grid[FITTED] = model.predict(grid, **scale)
         return grid
     others = {c for cols in r.groups.values() for c in cols} - set(grid.columns)
     query = grid.assign(**{c: NEW_LEVEL for c in others})
-    grid[FITTED] = model.predict(query, allow_new_levels=bool(others))
+    grid[FITTED] = model.predict(query, allow_new_levels=bool(others), **scale)
     return grid
+
+
+def is_generalized(model) -> bool:
+    """Whether ``model`` is a GLMM (lp.glmer): its lines are drawn on the response scale."""
+    return getattr(model, "family", None) is not None
 
 
 def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.DataFrame:
@@ -152,6 +158,9 @@ def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd
     Groups whose fit leaves a coefficient undetermined draw no line.
     """
     check_x(model, x)
+    if is_generalized(model):
+        raise ArgumentTypeError(f"no-pooling lines are least-squares fits of a linear model; "
+                                f"{model.formula.text!r} is a {model.family.family} GLMM")
     r = roles(model)
     columns = group_columns(model, group)
     fits = LmList(model.formula.fixed_formula, columns, model.frame)
@@ -168,13 +177,19 @@ def population_lines(model, x: str, n: int = 50, interval: str | None = None,
     predictors, other numeric predictors at their mean; with ``interval``, its band.
 
     ``"confidence"``: ± q·√(x vcov(β) xᵀ); ``"prediction"`` adds each random term's z Σ zᵀ and
-    σ². q is Student's t on the residual df for lp.lm, the normal quantile for lp.lmer.
+    σ². q is Student's t on the residual df for lp.lm, the normal quantile for lp.lmer. A GLMM's
+    line and confidence band are those of the link scale mapped through the inverse link.
     """
     if interval not in (None, "confidence", "prediction"):
         raise ArgumentTypeError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}")
     if not 0 < level < 1:
         raise ArgumentTypeError(f"level must be between 0 and 1, not {level!r}")
     check_x(model, x)
+    generalized = is_generalized(model)
+    if generalized and interval == "prediction":
+        raise ArgumentTypeError(f"prediction bands need a linear model's residual variance; "
+                                f"{model.formula.text!r} is a {model.family.family} GLMM: use "
+                                f"interval='confidence'")
     r = roles(model)
     data = model.frame
     keys = [c for c in r.categorical if c != x]
@@ -185,7 +200,8 @@ def population_lines(model, x: str, n: int = 50, interval: str | None = None,
         lo, hi = float(data[x].min()), float(data[x].max())
         grid[x] = np.tile(np.linspace(lo, hi, n), grid[LINE].nunique())
     X = model.model_matrix(grid).to_numpy()
-    grid[FITTED] = X @ model.fixef().to_numpy()
+    eta = X @ model.fixef().to_numpy()
+    grid[FITTED] = model.family.linkinv(eta) if generalized else eta
     if interval is None:
         return grid
     var = np.einsum("ij,jk,ik->i", X, model.vcov().to_numpy(), X)
@@ -198,7 +214,10 @@ def population_lines(model, x: str, n: int = 50, interval: str | None = None,
                 var = var + np.einsum("ij,jk,ik->i", Z, block.cov, Z)
     q = stats.norm.ppf(0.5 + level / 2) if r.groups else stats.t.ppf(0.5 + level / 2, model.df_residual)
     half = q * np.sqrt(var)
-    grid[LOWER], grid[UPPER] = grid[FITTED] - half, grid[FITTED] + half
+    bounds = (eta - half, eta + half)
+    if generalized:  # a monotone link: the band's ends map to the response scale's
+        bounds = np.sort([model.family.linkinv(b) for b in bounds], axis=0)
+    grid[LOWER], grid[UPPER] = bounds
     return grid
 
 

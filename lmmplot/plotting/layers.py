@@ -146,8 +146,9 @@ class geom_fitted(ModelLayer):
     effects, lme4's ``coef()`` lines), the single line for ``lp.lm``.
 
     One line per level of the grouping factor and of each categorical predictor, over the x range
-    each covers, computed by ``model.predict`` on a grid (curved terms draw curves). Over a
-    categorical x, a point per level, dodged.
+    each covers, computed by ``model.predict`` on a grid (curved terms draw curves); a GLMM's
+    (``lp.glmer``) on the response scale, its fitted means. Over a categorical x, a point per
+    level, dodged.
 
     Parameters
     ----------
@@ -198,7 +199,8 @@ class geom_no_pooling(ModelLayer):
 
 
 class geom_population(ModelLayer):
-    """The population line Xβ (no random effects), with its confidence or prediction band.
+    """The population line Xβ (no random effects), with its confidence or prediction band; for
+    a GLMM, Xβ and its confidence band mapped through the inverse link.
 
     Categorical predictors the plot maps (colour, linetype, facets ...) get a line per level; the
     others sit at their reference level, numeric ones at their mean.

@@ -74,7 +74,7 @@ def plot_ranef(model, level: float = 0.95, qq: bool = False) -> ggplot:
 
     Parameters
     ----------
-    model : LinearMixedModel
+    model : LinearMixedModel or GeneralizedLinearMixedModel
     level : float
         Coverage of the intervals ``condval ± z·condsd`` (``ranef(condVar=True)``'s sds).
     qq : bool
@@ -88,7 +88,7 @@ def plot_ranef(model, level: float = 0.95, qq: bool = False) -> ggplot:
     plotnine.ggplot
         Its ``data`` is :func:`ranef_frame`'s.
     """
-    model = mixed_model(model, "plot_ranef")
+    model = mixed_model(model, "plot_ranef", generalized=True)
     level = level_arg(level, "plot_ranef")
     frame = ranef_frame(model, level)
     several = frame["group"].nunique() > 1

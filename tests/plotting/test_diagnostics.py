@@ -40,7 +40,7 @@ def test_influence_data_is_lme4s(cid, fits, reference):
                                atol=1e-5 * cooks.max())
     labelled = [layer for layer in plot.layers if type(layer.geom).__name__ == "geom_text"]
     rows = labelled[0].geom.data[".row"].tolist() if labelled else []
-    assert rows == [str(i) for i in np.flatnonzero(cooks > 0.5)]
+    assert rows == [str(i + 1) for i in np.flatnonzero(cooks > 0.5)]  # R's row names count from 1
 
 
 def test_cook_contours():
