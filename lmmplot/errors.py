@@ -27,6 +27,10 @@ class ArgumentTypeError(LmmplotError, TypeError):
     """An argument is of the wrong type (formula not a string, data not a data frame ...)."""
 
 
+class ConvergenceError(LmmplotError, RuntimeError):
+    """The optimizer cannot go on along the path it was asked to follow."""
+
+
 class LmmplotWarning(UserWarning):
     """Base class of lmmplot's warnings."""
 

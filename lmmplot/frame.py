@@ -11,6 +11,7 @@ import pandas as pd
 from formulaic import ModelSpec, model_matrix
 from formulaic.errors import DataMismatchWarning
 from formulaic.transforms import C
+from formulaic.utils.stateful_transforms import stateful_eval
 
 from .encoding import RMaterializer, ordered_levels
 from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
@@ -315,19 +316,28 @@ def _materialize(spec, data: pd.DataFrame, where: str):
 
 
 def _unseen_levels(spec: ModelSpec, data: pd.DataFrame, where: str, exc: Warning) -> str:
-    """The message for new data with factor levels the fit has not seen, naming the columns."""
+    """The message for new data with factor levels the fit has not seen.
+
+    Each factor is evaluated on the new data as the formula writes it (``C(x, Sum)``,
+    ``factor(n + 1)``, a factor inside an interaction), and named with the columns it reads.
+    """
+    env = spec.get_materializer(data, context=R_FUNCTIONS).layered_context
     found = []
-    for factor_name, (kind, state) in spec.encoder_state.items():
+    for name, (kind, state) in spec.encoder_state.items():
         if "categories" not in state:
             continue
-        inner = re.fullmatch(r"(?:\w+\()?`?([^`(),]+?)`?(?:,.*)?\)?", factor_name)
-        column = inner.group(1).strip() if inner else factor_name
-        if column not in data.columns:
+        read = set()
+        try:
+            values = stateful_eval(name, env, {}, {}, None, variables=read)
+        except Exception:  # noqa: BLE001 (the factor cannot be evaluated alone: formulaic's own text below)
             continue
+        values = pd.Series(np.asarray(getattr(values, "__wrapped__", values)).ravel())
         known = {label(c) for c in state["categories"]}
-        new = sorted({label(v) for v in data[column].dropna().unique()} - known)
+        new = sorted({label(v) for v in values.dropna().unique()} - known)
         if new:
-            found.append(f"{column!r} has levels {new[:5]} not in the fit (its levels: {sorted(known)[:10]})")
+            columns = sorted(str(v) for v in read if v.source == "data")
+            named = repr(name) if columns == [name] else f"{name!r} (from column {', '.join(map(repr, columns))})"
+            found.append(f"{named} has levels {new[:5]} not in the fit (its levels: {sorted(known)[:10]})")
     what = "; ".join(found) if found else str(exc).split(":", 1)[-1].split(". They")[0].strip()
     return (f"newdata cannot be encoded for {where}: {what}. lme4 stops here too; predict only "
             "levels the model was fitted to")

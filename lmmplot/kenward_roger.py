@@ -12,6 +12,10 @@ W = V⁻¹ and Φ = vcov(β̂), pbkrtest forms
 and the df of a hypothesis Lβ = 0 from 𝒲, the Pᵣ and Φ. pbkrtest works with dense n × n
 matrices; here every product is taken in the space of the q random effects, through
 W = σ⁻²(I − ZΛM⁻¹ΛᵀZᵀ) with M = ΛᵀZᵀZΛ + I, so that nothing n × n is ever formed.
+
+KR's df and Φ_A are equivariant under a change of basis of the fixed effects (X → XA,
+L → LA): they are computed in the orthonormal basis Q of X = QR, so that a predictor far from
+0 (x + 1e8) gives the df it gives unshifted; Φ_A is then taken back with R⁻¹.
 """
 from __future__ import annotations
 
@@ -39,11 +43,15 @@ class KenwardRoger:
     vcov_unadjusted : numpy.ndarray
         Φ, the model's ``vcov()``.
     P : numpy.ndarray
-        The Pᵣ, one p × p matrix per variance parameter.
+        The Pᵣ, one p × p matrix per variance parameter, in the basis Q of X = QR.
     W : numpy.ndarray
         𝒲, twice the inverse of the variance parameters' expected information.
     beta : numpy.ndarray
         The fixed-effects estimates.
+    R : numpy.ndarray
+        X = QR's R: a hypothesis Lβ is (LR⁻¹)(Rβ) in the basis Q.
+    vcov_q : numpy.ndarray
+        Φ in the basis Q, (QᵀWQ)⁻¹.
     """
 
     vcov_beta: np.ndarray
@@ -51,6 +59,8 @@ class KenwardRoger:
     P: np.ndarray
     W: np.ndarray
     beta: np.ndarray
+    R: np.ndarray
+    vcov_q: np.ndarray
 
     def ddf(self, L: np.ndarray) -> float:
         """Kenward-Roger denominator df of ``L β = 0`` (pbkrtest's ``Lb_ddf``), L of full row rank."""
@@ -87,7 +97,8 @@ class KenwardRoger:
 
         Degenerate cases give inf or nan, as R's arithmetic does.
         """
-        phi = self.vcov_unadjusted
+        phi = self.vcov_q
+        L = scipy.linalg.solve_triangular(self.R, L.T, trans="T", lower=False).T  # L R⁻¹
         q = L.shape[0]
         theta = L.T @ np.linalg.solve(L @ phi @ L.T, L)
         U = theta @ phi @ self.P @ phi  # k × p × p
@@ -127,22 +138,30 @@ def kenward_roger(model) -> KenwardRoger:
     if not model.REML:
         raise DataError("Kenward-Roger's method is only available for REML model fits")
     if model.prior_weights is not None:
-        raise DataError("Kenward-Roger's method is not implemented for a model with prior weights; "
-                        "use ddf='Satterthwaite'")
+        # pbkrtest 0.5.2 builds V with σ² I as the residual part whatever the weights, while its
+        # Φ is lme4's weighted vcov: its df are then wrong (461 on 180 rows of sleepstudy)
+        raise DataError("Kenward-Roger's method is unavailable for a model with prior weights "
+                        "(pbkrtest ignores the weights in V); use ddf='Satterthwaite'")
     q = sum(t.q for t in model.terms)
     if q > MAX_RANDOM_EFFECTS:
         raise DataError(
             f"Kenward-Roger's method needs dense q × q matrices; this model has q = {q} random "
             f"effects (more than {MAX_RANDOM_EFFECTS}); use ddf='Satterthwaite'"
         )
-    phi = model.vcov().to_numpy()
-    P, Q, K = _information_pieces(model)
+    basis, R = np.linalg.qr(model.fixed.X)
+    P, Q, K, XWX = _information_pieces(model, basis)
+    phi = _symmetric(np.linalg.inv(XWX))
     info = K - 2 * np.einsum("ab,rsba->rs", phi, Q) + np.einsum("rab,bc,scd,da->rs", P, phi, P, phi)
     W = 2 * _inverse(info)
     U = np.einsum("rs,rsab->ab", W, Q) - np.einsum("rs,rab,bc,scd->ad", W, P, phi, P)
-    vcov_adj = phi + 2 * phi @ U @ phi
-    return KenwardRoger(vcov_beta=(vcov_adj + vcov_adj.T) / 2, vcov_unadjusted=phi, P=P, W=W,
-                        beta=np.asarray(model.beta, float).copy())
+    R_inv = scipy.linalg.solve_triangular(R, np.eye(R.shape[0]), lower=False)
+    vcov_adj = R_inv @ (phi + 2 * phi @ U @ phi) @ R_inv.T
+    return KenwardRoger(vcov_beta=_symmetric(vcov_adj), vcov_unadjusted=model.vcov().to_numpy(), P=P, W=W,
+                        beta=np.asarray(model.beta, float).copy(), R=R, vcov_q=phi)
+
+
+def _symmetric(a: np.ndarray) -> np.ndarray:
+    return (a + a.T) / 2
 
 
 def _inverse(info: np.ndarray) -> np.ndarray:
@@ -152,9 +171,10 @@ def _inverse(info: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(info, rcond=np.sqrt(np.finfo(float).eps), hermitian=True)
 
 
-def _information_pieces(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The Pᵣ (k × p × p), Qᵣₛ (k × k × p × p) and Kᵣₛ (k × k) of every variance parameter."""
-    w = _weighted_cross_products(model)
+def _information_pieces(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Pᵣ (k × p × p), Qᵣₛ (k × k × p × p) and Kᵣₛ (k × k) of every variance parameter,
+    and XᵀWX, for the fixed-effects design ``X``."""
+    w = _weighted_cross_products(model, X)
     components = _covariance_components(model.terms)
     k, p = len(components) + 1, w.ZWX.shape[1]
     P = np.zeros((k, p, p))
@@ -172,7 +192,7 @@ def _information_pieces(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     P[-1] = -w.XW2X
     Q[-1, -1] = w.XW3X
     K[-1, -1] = w.trace_W2
-    return P, Q, K
+    return P, Q, K, w.XWX
 
 
 def _covariance_components(terms) -> list[list[tuple[np.ndarray, np.ndarray]]]:
@@ -196,6 +216,7 @@ class _WeightedProducts(NamedTuple):
 
     ZWZ: np.ndarray
     ZWX: np.ndarray
+    XWX: np.ndarray
     ZW2Z: np.ndarray
     ZW2X: np.ndarray
     XW2X: np.ndarray
@@ -203,13 +224,13 @@ class _WeightedProducts(NamedTuple):
     trace_W2: float
 
 
-def _weighted_cross_products(model) -> _WeightedProducts:
+def _weighted_cross_products(model, X: np.ndarray) -> _WeightedProducts:
     """The products of Z and X weighted by W, W², W³, by Woodbury on [Z X].
 
     With V = ZΛ, M = VᵀV + I and W = σ⁻²(I − VM⁻¹Vᵀ), one has
     Wʲ = σ⁻²ʲ(I − V (Σᵢ₌₁..ⱼ M⁻ⁱ) Vᵀ) and tr W² = σ⁻⁴(n − q + tr M⁻²).
     """
-    terms, X = model.terms, model.fixed.X
+    terms = model.terms
     n, q = X.shape[0], sum(t.q for t in model.terms)
     Z = sp.hstack([term_matrix(t) for t in terms], format="csc")
     lam = FactorPattern(terms, 0).matrix(model.theta)
@@ -226,7 +247,7 @@ def _weighted_cross_products(model) -> _WeightedProducts:
     XW3X = (F2[q:, q:] - KM_x @ M_inv @ KM_x.T) / s2**3
     F1, F2 = F1 / s2, F2 / s2**2
     return _WeightedProducts(
-        ZWZ=F1[:q, :q], ZWX=F1[:q, q:], ZW2Z=F2[:q, :q], ZW2X=F2[:q, q:], XW2X=F2[q:, q:],
+        ZWZ=F1[:q, :q], ZWX=F1[:q, q:], XWX=F1[q:, q:], ZW2Z=F2[:q, :q], ZW2X=F2[:q, q:], XW2X=F2[q:, q:],
         XW3X=XW3X, trace_W2=float((n - q + np.sum(M_inv**2)) / s2**2),
     )
 

@@ -359,7 +359,8 @@ class LinearMixedModel(MixedModel):
                 grad, hess = deriv12(self.objective, derivs_at)
             self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, grad, hess)
             self.messages = self.messages + _perfect_fit_messages(self.sigma, self.system.y)
-        for msg in self.opt_warnings + self.messages:
+        said = list(self.optim.conv_warning) if control is not None else []
+        for msg in self.opt_warnings + said + self.messages:
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
 

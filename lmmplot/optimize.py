@@ -17,6 +17,7 @@ import numpy as np
 import scipy.linalg
 
 from .errors import ArgumentTypeError
+from .minqa import bobyqa as powell_bobyqa
 from .numderiv import deriv12
 
 
@@ -171,7 +172,7 @@ def _no_worse(value: float, best: float) -> bool:
 
 
 # ------------------------------------------------------------------ lme4's own path
-LME4_OPTIMIZERS = ("nloptwrap", "Nelder_Mead")
+LME4_OPTIMIZERS = ("nloptwrap", "bobyqa", "Nelder_Mead")
 
 # nloptr's words for NLopt's return codes (lme4 reports them for a code < 0 or 5)
 _NLOPT_MESSAGES = {
@@ -200,7 +201,9 @@ class lmerControl:  # noqa: N801 (lme4's name)
 
     ``lmer(..., control=lmerControl())`` runs lme4's default, ``"nloptwrap"`` (NLopt's BOBYQA
     with nloptr's and lme4's settings: ``xtol_rel=1e-4``, ``xtol_abs=1e-8``, ``ftol_abs=1e-8``,
-    ``maxeval=1e5``, NLopt's default first step), or ``"Nelder_Mead"`` (lme4's own bounded
+    ``maxeval=1e5``, NLopt's default first step), ``"bobyqa"`` (minqa's Powell BOBYQA:
+    ``npt = n + 2``, ``rhobeg = min(0.95, 0.2 max|θ₀|)``, ``rhoend = 1e-6 rhobeg``,
+    ``maxfun = 10000``), or ``"Nelder_Mead"`` (lme4's own bounded
     Nelder-Mead: ``xst=0.02``, ``xt=xst*5e-4``, ``XtolRel=1e-7``, ``maxfun=10000``), from lme4's
     start, with lme4's restart at the edge and boundary check, and no restarts or polish of
     lmmplot's own; so that a printout can be matched to one made with lme4, including where
@@ -209,14 +212,14 @@ class lmerControl:  # noqa: N801 (lme4's name)
     Parameters
     ----------
     optimizer : str
-        ``"nloptwrap"`` or ``"Nelder_Mead"``.
+        ``"nloptwrap"``, ``"bobyqa"`` or ``"Nelder_Mead"``.
     restart_edge : bool
         Restart once when a θ on its bound has a negative one-sided slope (lme4's).
     boundary_tol : float
         Move θ within this of its bound onto the bound where that is no worse (0: never).
     optCtrl : dict
         Settings passed to the optimizer, under lme4's names (nloptr's ``xtol_rel``,
-        ``maxeval`` ...; Nelder_Mead's ``xst``, ``xt``, ``XtolRel``, ``maxfun``, ``MinfMax``).
+        ``maxeval`` ...; minqa's ``npt``, ``rhobeg``, ``rhoend``, ``maxfun``; Nelder_Mead's ``xst``, ``xt``, ``XtolRel``, ``maxfun``, ``MinfMax``).
     """
 
     optimizer: str = "nloptwrap"
@@ -240,7 +243,8 @@ class Lme4Optim:
     conv: int
     message: str
     derivs_at: np.ndarray  # where lme4 takes the derivatives for its convergence check
-    warnings: list[str]
+    warnings: list[str]  # the optimizer's own warnings (optinfo$warnings)
+    conv_warning: list[str]  # optwrap's warning of a nonzero code (warned, not stored by lme4)
 
 
 def nloptwrap(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[np.ndarray, float, int, int, str]:
@@ -276,6 +280,48 @@ def nloptwrap(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[n
         x, value, status = best[1], best[0], -1
     conv = status if status < 0 or status == 5 else 0
     return np.asarray(x), float(value), opt.get_numevals(), conv, _NLOPT_MESSAGES.get(status, "")
+
+
+# minqa's codes and words for Powell's IERR (lme4 takes the code as its convergence code)
+_MINQA_CODES = {0: (0, "Normal exit from bobyqa"),
+                10: (2, "bobyqa -- NPT is not in the required interval"),
+                320: (5, "bobyqa detected too much cancellation in denominator"),
+                390: (1, "bobyqa -- maximum number of function evaluations exceeded"),
+                430: (3, "bobyqa -- a trust region step failed to reduce q"),
+                20: (4, "bobyqa -- one of the box constraint ranges is too small (< 2*RHOBEG)")}
+
+
+def minqa_bobyqa(fun, x0: np.ndarray, lower: np.ndarray, settings: dict) -> tuple[np.ndarray, float, int, int, str]:
+    """lme4's ``bobyqa``: minqa's Powell BOBYQA through lme4's optwrap, with minqa's defaults.
+
+    A start of all zeros becomes 0.001 (optwrap's); ``npt = n + 2``, ``rhobeg = min(0.95,
+    0.2 max|x0|)``, ``rhoend = 1e-6 rhobeg``, ``maxfun = 10000`` unless ``settings`` says
+    otherwise; no upper bounds. Returns θ, its value (evaluated afresh, as minqa does), the
+    evaluations, minqa's code (lme4's convergence code) and minqa's message.
+    """
+    x0 = np.asarray(x0, float).copy()
+    if np.all(x0 == 0):
+        x0[:] = 0.001
+    n = x0.size
+    npt = int(max(n + 2, min(settings.get("npt", min(n + 2, 2 * n)), (n + 1) * (n + 2) // 2)))
+    rhobeg = settings.get("rhobeg", min(0.95, 0.2 * np.max(np.abs(x0))))
+    rhoend = settings.get("rhoend", 1e-6 * rhobeg)
+    x, feval, ierr = powell_bobyqa(fun, x0, lower, np.full(n, np.inf), rhobeg, rhoend, npt,
+                            int(settings.get("maxfun", 10000)))
+    code, message = _MINQA_CODES[ierr]
+    return x, float(fun(x)), feval, code, message
+
+
+def minqa_warnings(n: int, settings: dict) -> list[str]:
+    """minqa's warnings about its settings, which lme4 keeps in ``optinfo$warnings``."""
+    said = []
+    if set(settings) - {"npt", "rhobeg", "rhoend", "iprint", "maxfun", "obstop", "force.start"}:
+        said.append("unused control arguments ignored")
+    if max(n + 2, min(settings.get("npt", n + 2), (n + 1) * (n + 2) // 2)) > 2 * n + 1:
+        said.append("Setting npt > 2 * length(par) + 1 is not recommended.")
+    if settings.get("maxfun", 10000) < 10 * n ** 2:
+        said.append("maxfun < 10 * length(par)^2 is not recommended.")
+    return said
 
 
 _NM_MESSAGES = {  # lme4's Nelder_Mead, by its result code
@@ -408,12 +454,13 @@ def lme4_path(fun: Callable[[np.ndarray], float], start: np.ndarray, lower: np.n
               control: lmerControl) -> Lme4Optim:
     """lme4's ``optimizeLmer``: the optimizer from lme4's start, one restart where a θ on its
     bound slopes downwards into the interior, then lme4's boundary check."""
-    run = {"nloptwrap": nloptwrap, "Nelder_Mead": nelder_mead}[control.optimizer]
+    run = {"nloptwrap": nloptwrap, "bobyqa": minqa_bobyqa, "Nelder_Mead": nelder_mead}[control.optimizer]
 
     def optwrap(x0):
         x, value, feval, conv, message = run(fun, x0, lower, control.optCtrl)
-        warns = [] if conv == 0 else [f"convergence code {conv} from {control.optimizer}: {message}"]
-        return Lme4Optim(x, value, feval, conv, message, x.copy(), warns)
+        said = [] if conv == 0 else [f"convergence code {conv} from {control.optimizer}: {message}"]
+        own = minqa_warnings(x0.size, control.optCtrl) if control.optimizer == "bobyqa" else []
+        return Lme4Optim(x, value, feval, conv, message, x.copy(), own, said)
 
     opt = optwrap(np.asarray(start, float))
     on_bound = np.flatnonzero(opt.theta == lower)

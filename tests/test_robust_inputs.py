@@ -6,8 +6,9 @@ formula errors' wording. lme4's values are in tests/fixtures/robust_reference.js
 robust_reference.R beside it) and lme4_reference.json.
 """
 import json
-from pathlib import Path
+import re
 import warnings
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -125,6 +126,24 @@ def test_unseen_level_of_a_fixed_factor_is_an_error_naming_column_and_level(poli
             m.predict(new, re_form=re_form)
     with pytest.raises(DataError, match=r"'gender' has levels \['X'\]"):
         lp.augment(m, newdata=new)
+
+
+@pytest.mark.parametrize("formula, factor, levels", [
+    ("pitch ~ C(gender, Sum) + (1|subject)", "'C(gender, Sum)' (from column 'gender')", "['X']"),
+    ("pitch ~ C(gender, Sum):context + (1|subject)", "'C(gender, Sum)' (from column 'gender')", "['X']"),
+    ("pitch ~ context + factor(attempt + 1) + (1|subject)", "'factor(attempt + 1)' (from column 'attempt')", "['8']"),
+    ("pitch ~ C(factor(attempt), Sum) * gender + (1|subject)", "'C(factor(attempt), Sum)' (from column 'attempt')",
+     "['7']"),
+    ("pitch ~ gender:context + (1|subject)", "'gender'", "['X']"),
+])
+def test_unseen_level_is_named_for_any_term(politeness, formula, factor, levels):
+    """The factor as the formula writes it, the column it reads, and the new level, wherever
+    the factor sits: inside C(), factor() of an expression, an interaction."""
+    data = politeness[0].dropna().assign(attempt=lambda d: np.arange(len(d)) % 3)
+    m = fit(formula, data)
+    new = data.head(3).assign(gender=["F", "X", "M"], attempt=[0, 7, 1])
+    with pytest.raises(DataError, match=re.escape(f"{factor} has levels {levels} not in the fit")):
+        m.predict(new, re_form=np.nan)
 
 
 def test_missing_value_in_a_fixed_factor_predicts_nan_with_a_warning(politeness):
