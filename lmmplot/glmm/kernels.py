@@ -133,33 +133,72 @@ def dev_resid(family, y, mu, wt, theta):
 
 
 @njit(cache=True)
+def _general_row(family, link, theta, y, wt, eta, base):
+    mu, me = link_values(link, eta)
+    d = dev_resid(family, y, mu, wt, theta)
+    return mu, d, wt * me * me / variance(family, mu, theta), eta - base + (y - mu) / me
+
+
+@njit(cache=True)
+def _binomial_logit_row(y, wt, eta, base):
+    if abs(eta) > _LOGIT_THRESH:
+        return _general_row(0, 0, 1.0, y, wt, eta, base)
+    t = math.exp(eta)
+    mu = t / (1.0 + t)
+    me = t / ((1.0 + t) * (1.0 + t))
+    if y == 0.0:
+        d = -2.0 * wt * math.log(1.0 - mu)
+    elif y == 1.0:
+        d = -2.0 * wt * math.log(mu)
+    else:
+        d = dev_resid(0, y, mu, wt, 1.0)
+    return mu, d, wt * me * me / (mu * (1.0 - mu)), eta - base + (y - mu) / me
+
+
+@njit(cache=True)
+def _poisson_log_row(y, wt, eta, base):
+    mu = max(math.exp(eta), _EPS)
+    if y > 0:
+        d = 2.0 * wt * (y * math.log(y / mu) - (y - mu))
+    else:
+        d = 2.0 * mu * wt
+    return mu, d, wt * mu, eta - base + (y - mu) / mu
+
+
+@njit(cache=True)
 def row_values(family, link, theta, y, wt, eta, base):
     """At one η: μ, the deviance residual, the working weight and the working response z − base.
 
     The canonical binomial-logit and Poisson-log pairs take a short path (one exponential,
     one logarithm); the values agree with the general path to rounding.
     """
-    if family == 0 and link == 0 and abs(eta) <= _LOGIT_THRESH:
-        t = math.exp(eta)
-        mu = t / (1.0 + t)
-        me = t / ((1.0 + t) * (1.0 + t))
-        if y == 0.0:
-            d = -2.0 * wt * math.log1p(-mu)
-        elif y == 1.0:
-            d = -2.0 * wt * math.log(mu)
-        else:
-            d = dev_resid(0, y, mu, wt, theta)
-        return mu, d, wt * me * me / (mu * (1.0 - mu)), eta - base + (y - mu) / me
+    if family == 0 and link == 0:
+        return _binomial_logit_row(y, wt, eta, base)
     if family == 1 and link == 4:
-        mu = max(math.exp(eta), _EPS)
-        if y > 0:
-            d = 2.0 * wt * (y * math.log(y / mu) - (y - mu))
-        else:
-            d = 2.0 * mu * wt
-        return mu, d, wt * mu, eta - base + (y - mu) / mu
-    mu, me = link_values(link, eta)
-    d = dev_resid(family, y, mu, wt, theta)
-    return mu, d, wt * me * me / variance(family, mu, theta), eta - base + (y - mu) / me
+        return _poisson_log_row(y, wt, eta, base)
+    return _general_row(family, link, theta, y, wt, eta, base)
+
+
+@njit(cache=True)
+def working_values(family, link, theta, y, pw, eta, base, mu, dr, w, z):
+    """:func:`row_values` for every row into ``mu, dr, w, z``; returns Σ dr.
+
+    One loop per short path, so that each compiles to straight-line code.
+    """
+    dev = 0.0
+    if family == 0 and link == 0:
+        for i in range(eta.size):
+            mu[i], dr[i], w[i], z[i] = _binomial_logit_row(y[i], pw[i], eta[i], base[i])
+            dev += dr[i]
+    elif family == 1 and link == 4:
+        for i in range(eta.size):
+            mu[i], dr[i], w[i], z[i] = _poisson_log_row(y[i], pw[i], eta[i], base[i])
+            dev += dr[i]
+    else:
+        for i in range(eta.size):
+            mu[i], dr[i], w[i], z[i] = _general_row(family, link, theta, y[i], pw[i], eta[i], base[i])
+            dev += dr[i]
+    return dev
 
 
 @njit(cache=True)
@@ -179,12 +218,29 @@ def family_values(family, link, theta, eta, y, wt):
 
 
 @njit(cache=True)
+def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta):
+    """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``."""
+    n, p1 = R1.shape
+    px = X.shape[1]
+    for i in range(n):
+        s = base[i]
+        j = codes[i]
+        for a in range(p1):
+            s += R1[i, a] * b1[j, a]
+        for k in range(indptr[i], indptr[i + 1]):
+            s += data[k] * b_rest[indices[k]]
+        for c in range(px):
+            s += X[i, c] * beta[c]
+        eta[i] = s
+
+
+@njit(cache=True)
 def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data, pair, X,
-         predict, b1, b_rest, beta, mu, dr, A11, E, vals, A22):
+         new_eta, b1, b_rest, beta, mu, dr, A11, E, vals, A22):
     """At η: μ and the deviance residuals, and the blocks of the weighted system; returns Σ dr.
 
-    With ``predict``, η is first computed into ``eta`` as base + Z₁b₁ + Z_rest b_rest + Xβ
-    (:func:`predict`'s arithmetic, in the same pass).
+    With ``new_eta``, η is first computed into ``eta`` by :func:`predict` (base + Z₁b₁ +
+    Z_rest b_rest + Xβ).
 
     The working weights w = pw μ'²/V(μ) and response z = η − base + (y − μ)/μ' weight the
     columns [X z] (X may have no columns): A11 (l1 × p1 × p1) and E (l1 × m × p1) per level
@@ -196,45 +252,36 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
     px = X.shape[1]
     m = px + 1
     qr = A22.shape[0] - m
+    if new_eta:
+        predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta)
+    w, z = np.empty(n), np.empty(n)
+    dev = working_values(family, link, theta, y, pw, eta, base, mu, dr, w, z)
     A11[:] = 0.0
     E[:] = 0.0
     vals[:] = 0.0
     A22[:] = 0.0
     row = np.empty(m)
-    dev = 0.0
     for i in range(n):
         j = codes[i]
-        if predict:
-            e = base[i]
-            for a in range(p1):
-                e += R1[i, a] * b1[j, a]
-            for k in range(indptr[i], indptr[i + 1]):
-                e += data[k] * b_rest[indices[k]]
-            for c in range(px):
-                e += X[i, c] * beta[c]
-            eta[i] = e
-        mi, d, w, zi = row_values(family, link, theta, y[i], pw[i], eta[i], base[i])
-        mu[i] = mi
-        dr[i] = d
-        dev += d
+        wi = w[i]
         for c in range(px):
             row[c] = X[i, c]
-        row[px] = zi
+        row[px] = z[i]
         if p1 == 1:  # a scalar first term: no loops over its columns
-            ra = w * R1[i, 0]
+            ra = wi * R1[i, 0]
             A11[j, 0, 0] += ra * R1[i, 0]
             for c in range(m):
                 E[j, c, 0] += row[c] * ra
         else:
             for a in range(p1):
-                ra = w * R1[i, a]
+                ra = wi * R1[i, a]
                 for b in range(p1):
                     A11[j, a, b] += ra * R1[i, b]
                 for c in range(m):
                     E[j, c, a] += row[c] * ra
         for k in range(indptr[i], indptr[i + 1]):
             col = indices[k]
-            dk = w * data[k]
+            dk = wi * data[k]
             if p1 == 1:
                 vals[pair[k], 0] += dk * R1[i, 0]
             else:
@@ -245,7 +292,7 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
             for c in range(m):
                 A22[qr + c, col] += dk * row[c]
         for c in range(m):
-            wc = w * row[c]
+            wc = wi * row[c]
             for c2 in range(c + 1):
                 A22[qr + c, qr + c2] += wc * row[c2]
     for a in range(qr + m):
@@ -304,23 +351,6 @@ def first_modes(L11, T1, E, ptr, rows, vals, b_rest, beta):
                 s -= L11[j, c, a] * u1[j, c]
             u1[j, a] = s / L11[j, a, a]
     return u1
-
-
-@njit(cache=True)
-def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta):
-    """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``."""
-    n, p1 = R1.shape
-    px = X.shape[1]
-    for i in range(n):
-        s = base[i]
-        j = codes[i]
-        for a in range(p1):
-            s += R1[i, a] * b1[j, a]
-        for k in range(indptr[i], indptr[i + 1]):
-            s += data[k] * b_rest[indices[k]]
-        for c in range(px):
-            s += X[i, c] * beta[c]
-        eta[i] = s
 
 
 @njit(cache=True)
