@@ -201,6 +201,20 @@ class MixedModel:
 
         return VarCorr.from_model(self, residual=self._residual_row)
 
+    def confint(self, parm=None, level: float = 0.95, method: str = "profile",
+                nsim: int = 500, seed=None, progress: bool = True, names: str = "lme4") -> pd.DataFrame:
+        """Confidence intervals for the variance parameters and fixed effects (lme4's confint),
+        for lmer and glmer fits alike.
+
+        ``method`` is "profile" (likelihood profile), "Wald" or "boot" (parametric bootstrap,
+        ``nsim`` refits, reproducible with ``seed``); rows are named as lme4 names them
+        (``.sig01``, ``.sigma``, ``Days``) or, with ``names="broom"``, as broom.mixed does.
+        """
+        from .confint import confint
+
+        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
+                       progress=progress, names=names)
+
     def isSingular(self, tol: float = 1e-4) -> bool:
         """True when a variance or a correlation sits on the boundary (lme4's isSingular)."""
         bounded = self.theta_lower == 0
@@ -559,18 +573,6 @@ class LinearMixedModel(MixedModel):
 
         return anova_table(self, ddf=ddf, type=type)
 
-    def confint(self, parm=None, level: float = 0.95, method: str = "profile",
-                nsim: int = 500, seed=None, progress: bool = True, names: str = "lme4") -> pd.DataFrame:
-        """Confidence intervals for the variance parameters and fixed effects (lme4's confint).
-
-        ``method`` is "profile" (likelihood profile), "Wald" or "boot" (parametric bootstrap,
-        ``nsim`` refits, reproducible with ``seed``); rows are named as lme4 names them
-        (``.sig01``, ``.sigma``, ``Days``) or, with ``names="broom"``, as broom.mixed does.
-        """
-        from .confint import confint
-
-        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
-                       progress=progress, names=names)
 
 PERFECT_FIT_TOL = 1e-6
 

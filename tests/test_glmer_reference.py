@@ -1,46 +1,35 @@
-"""glmer and glmer_nb against lme4 1.1-31 on the reference cases (tests/fixtures/glmer_reference.R).
+"""glmer and glmer_nb against lme4 1.1-31: the 7 reference cases (tests/fixtures/glmer_reference.R)
+and the held-out ones (tests/fixtures/glmer_heldout/, other data sets, links and families).
 
 Each case is fitted once. The optimum must be lme4's or lower; estimates, standard errors,
 variance parameters, conditional modes and their sds, fitted means, the linear predictor and
-residuals must then match lme4's at the precision the two optima share.
+residuals must then match lme4's at the precision the two optima share; lmmplot warns only
+where lme4 does, and of a singular fit exactly when lme4 does.
 """
-import json
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from glmer_cases import CASES, HELDOUT_TESTED, REFERENCE, SINGULAR, case_data, fit_case
 
 import lmmplot as lp
 
-HERE = Path(__file__).parent
-REF = json.load(open(HERE / "fixtures" / "glmer_reference.json"))["cases"]
-DATA = HERE.parent / "lmmplot" / "data"
 
-
-def fit_case(case):
-    r = REF[case]
-    data = pd.read_csv(DATA / f"{r['data']}.csv")
-    for col in r["factors"]:
-        data[col] = data[col].astype(str)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # lme4 gives no warning on any reference case
-        if r["family"] == "negbin":
-            return lp.glmer_nb(r["py_formula"], data)
-        kw = {"nAGQ": r["nAGQ"]} if r["nAGQ"] != 1 else {}
-        if r.get("weights"):
-            kw["weights"] = data[r["weights"]]
-        return lp.glmer(r["py_formula"], data, family=r["family"], **kw)
-
-
-@pytest.fixture(scope="module", params=sorted(REF))
+@pytest.fixture(scope="module", params=REFERENCE + HELDOUT_TESTED)
 def case(request):
-    return request.param, REF[request.param], fit_case(request.param)
+    r = CASES[request.param]
+    m, messages = fit_case(r)
+    return request.param, r, m, messages
+
+
+def test_warnings_are_lme4s(case):
+    _, r, _, messages = case
+    theirs = [m.strip() for m in r["messages"]]
+    assert (SINGULAR in messages) == (SINGULAR in theirs)
+    assert all(m in theirs for m in messages), (messages, theirs)
 
 
 def test_optimum_at_or_below_lme4(case):
-    _, r, m = case
+    _, r, m, _ = case
     assert -2 * m.logLik() <= r["objective"] + 1e-6
     assert -2 * m.logLik() == pytest.approx(r["objective"], abs=1e-3)
     assert m.AIC() == pytest.approx(r["AIC"], abs=1e-3)
@@ -53,7 +42,7 @@ def test_optimum_at_or_below_lme4(case):
 
 
 def test_fixed_effects_and_standard_errors(case):
-    _, r, m = case
+    _, r, m, _ = case
     se_ref = np.array([f["std_error"] for f in r["fixef"]])
     assert list(m.fixef().index) == [f["term"] for f in r["fixef"]]
     est_ref = np.array([f["estimate"] for f in r["fixef"]])
@@ -64,7 +53,7 @@ def test_fixed_effects_and_standard_errors(case):
 
 
 def test_variance_parameters(case):
-    _, r, m = case
+    _, r, m, _ = case
     vc = m.VarCorr().as_frame()
     ref = pd.DataFrame(r["varcorr"])
     assert list(vc["grp"]) == list(ref["grp"])
@@ -76,7 +65,7 @@ def test_variance_parameters(case):
 
 
 def test_conditional_modes_and_sds(case):
-    _, r, m = case
+    _, r, m, _ = case
     re = m.ranef(condVar=True)
     ours = {}
     for grp, frame in re.items():
@@ -93,7 +82,7 @@ def test_conditional_modes_and_sds(case):
 
 
 def test_fitted_linear_predictor_and_residuals(case):
-    _, r, m = case
+    _, r, m, _ = case
     k = len(r["fitted_response"])
     scale = np.std(r["linear_predictor"])
     np.testing.assert_allclose(m.linear_predictor()[:k], r["linear_predictor"], atol=2e-3 * scale)
@@ -110,7 +99,23 @@ def test_fitted_linear_predictor_and_residuals(case):
 
 def test_predict_new_data_matches_the_fitted_rows(case):
     """predict(newdata) rebuilds X and Z from the data; on the fitted rows it is lme4's predict()."""
-    _, r, m = case
+    _, r, m, _ = case
     new = m.frame.iloc[:20]
     k = 20
     np.testing.assert_allclose(m.predict(new), r["linear_predictor"][:k], atol=2e-3 * np.std(r["linear_predictor"]))
+
+
+def test_offset_argument_is_the_formula_offset():
+    """offset= (an array) and R's spelling offset(log(Holders)) fit lme4's offset(log(Holders))."""
+    r = CASES["insurance_offset"]
+    data = case_data(r)
+    log_holders = np.log(data["Holders"].to_numpy(float))
+    fits = [lp.glmer("Claims ~ Age + Group + (1|District)", data, family="poisson", offset=log_holders),
+            lp.glmer("Claims ~ Age + Group + offset(log(Holders)) + (1|District)", data, family="poisson")]
+    se = np.array([f["std_error"] for f in r["fixef"]])
+    for g in fits:
+        assert -2 * g.logLik() == pytest.approx(r["objective"], abs=1e-3)
+        assert -2 * g.logLik() <= r["objective"] + 1e-6
+        assert np.all(np.abs(g.beta - [f["estimate"] for f in r["fixef"]]) <= 5e-3 * se)
+        np.testing.assert_allclose(g.fitted(), r["fitted_response"], atol=2e-3 * np.std(r["fitted_response"]))
+        np.testing.assert_allclose(lp.augment(g)[".offset"], log_holders)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import lmmplot as lp
-from lmmplot.errors import ArgumentTypeError, DataError, FamilyError
+from lmmplot.errors import ArgumentTypeError, ConvergenceWarning, DataError, FamilyError, LmmplotWarning
 
 REF = json.loads((Path(__file__).parent / "fixtures" / "glmer_inference.json").read_text())
 CBIND = "cbind(incidence, size - incidence) ~ {} + (1|herd)"
@@ -142,3 +142,74 @@ def test_unknown_family_or_link(cbpp):
         lp.glmer(CBIND.format("period"), cbpp, family="binomal")
     with pytest.raises(FamilyError, match="link 'sqrt' not available for the binomial family"):
         lp.glmer(CBIND.format("period"), cbpp, family=lp.binomial(link="sqrt"))
+
+
+def test_a_factor_response_is_not_counts(cbpp):
+    with pytest.raises(DataError, match="'period' is a factor"):
+        lp.glmer("period ~ size + (1|herd)", cbpp, family="poisson")
+    with pytest.raises(DataError, match="'period' is a factor"):
+        lp.glmer("period ~ size + (1|herd)", cbpp, family="Gamma")
+
+
+def test_non_integer_counts_are_named(cbpp):
+    """R's Poisson likelihood is zero off the integers (dpois warns, the deviance is infinite)."""
+    with pytest.raises(DataError, match=r"'I\(incidence \+ 0.5\)' of a Poisson model must be whole counts; it has 56 non-integer value\(s\), the first 2.5"):
+        lp.glmer("I(incidence + 0.5) ~ period + (1|herd)", cbpp, family="poisson")
+    with pytest.raises(DataError, match="negative binomial model must be whole counts"):
+        lp.negative_binomial(2).initialize(np.array([0.0, 1.5]), name="y")
+
+
+def test_quadrature_errors_say_what_the_model_has(cbpp):
+    data = cbpp.assign(x=np.linspace(0, 1, len(cbpp)))
+    with pytest.raises(ArgumentTypeError, match=r"has 2 random-effects terms, from \(1\|herd/period\): use nAGQ=1"):
+        lp.glmer("cbind(incidence, size - incidence) ~ period + (1|herd/period)", data, nAGQ=5)
+    with pytest.raises(ArgumentTypeError, match=r"has 2 random-effects terms, from \(1 \+ x\|\|herd\)"):
+        lp.glmer("cbind(incidence, size - incidence) ~ period + (1 + x||herd)", data, nAGQ=5)
+    with pytest.raises(ArgumentTypeError, match=r"has 4 random effects per level of \(0 \+ period\|herd\)"):
+        lp.glmer("cbind(incidence, size - incidence) ~ period + (0 + period|herd)", data, nAGQ=5)
+
+
+@pytest.fixture(scope="module")
+def sleep_binary():
+    data = lp.load_dataset("sleepstudy")
+    slow = data["Reaction"].to_numpy() > 300
+    return data.assign(slow=slow, slow01=slow.astype(float), answer=np.where(slow, "yes", "no"),
+                       answer_f=pd.Categorical(np.where(slow, "yes", "no"), categories=["yes", "no"]))
+
+
+def test_logical_factor_and_string_responses_are_r_s(sleep_binary):
+    """A logical or a 0/1 response, strings (as R's factor: sorted levels, the first failure)
+    and a factor (its first level failure) are one model, fitted alike; a factor whose first
+    level is "yes" models the other outcome, the coefficients changing sign."""
+    fits = {col: lp.glmer(f"{col} ~ Days + (1|Subject)", sleep_binary)
+            for col in ("slow", "slow01", "answer", "answer_f")}
+    ref = fits["slow01"]
+    for col in ("slow", "answer"):
+        assert fits[col].logLik() == pytest.approx(ref.logLik(), abs=1e-8)
+        np.testing.assert_allclose(fits[col].beta, ref.beta, rtol=1e-6)
+    assert fits["answer_f"].logLik() == pytest.approx(ref.logLik(), abs=1e-6)
+    np.testing.assert_allclose(fits["answer_f"].beta, -ref.beta, rtol=1e-4)
+
+
+EDGE = json.loads((Path(__file__).parent / "fixtures" / "glmer_edge.json").read_text())
+
+
+def test_a_level_with_only_zeros_fits_as_in_lme4(cbpp):
+    """period 4 has no count above 2: its coefficient runs off to -inf (lme4 stops at -34, any
+    value below about -20 is the same fit), the other estimates and the likelihood are lme4's."""
+    ref = EDGE["separated"]
+    with pytest.warns(ConvergenceWarning, match="singular"):
+        g = lp.glmer("I(incidence > 2) ~ period + (1|herd)", cbpp, family="poisson")
+    assert g.logLik() == pytest.approx(ref["logLik"], abs=1e-6)
+    np.testing.assert_allclose(g.beta[:3], ref["fixef"][:3], atol=1e-4)
+    assert g.beta[3] < -20 and g.isSingular() == ref["singular"]
+
+
+def test_gaussian_identity_is_lmer_as_in_lme4():
+    ref = EDGE["gaussian_identity"]
+    data = lp.load_dataset("sleepstudy")
+    with pytest.warns(LmmplotWarning, match="shortcut to lmer"):
+        m = lp.glmer("Reaction ~ Days + (1|Subject)", data, family="gaussian")
+    assert isinstance(m, lp.LinearMixedModel)
+    assert m.REMLcrit() == pytest.approx(ref["REMLcrit"], abs=1e-6)
+    np.testing.assert_allclose(m.beta, ref["fixef"], rtol=1e-6)

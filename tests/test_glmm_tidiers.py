@@ -1,7 +1,8 @@
 """broom.mixed's tidy/augment/glance and lme4's summary for lmmplot's glmer fits, against lme4.
 
-The reference (tests/fixtures/glmer_reference.json, glmer_reference.R: lme4 1.1-31 and
-broom.mixed) holds each case's tidy, augment (first rows) and glance. Each is compared twice:
+The references (tests/fixtures/glmer_reference.json and the held-out glmer_heldout/, made by
+lme4 1.1-31 and broom.mixed; see glmer_cases.py) hold each case's tidy, augment (first rows),
+glance and summary. Each is compared twice:
 
 - at lme4's own estimates (the fitted model put at lme4's θ and β, its Hessian taken there):
   the numbers are lme4's up to how far PIRLS converges (lme4 stops its PIRLS at a relative
@@ -15,30 +16,23 @@ broom.mixed) holds each case's tidy, augment (first rows) and glance. Each is co
   relative, the fit statistics at lme4's or better, the printout's numbers within 1e-3.
 """
 import copy
-import json
-import warnings
-from pathlib import Path
 
+import glmer_cases
 import numpy as np
 import pandas as pd
 import pytest
+from glmer_cases import CASES, REFERENCE
 
 import lmmplot as lp
 
-REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "glmer_reference.json").read_text())
-CASES = REFERENCE["cases"]
+# the 7 reference cases, and held-out ones with what those lack: an offset (Insurance), a
+# random slope of a Poisson model (Owls), another link (probit), a family with a dispersion at
+# a singular fit (gaussian(log): σ, the Residual row, vcov from R_X)
+TIDIED = REFERENCE + ["cbpp_probit", "insurance_offset", "owls_poisson_slopes", "sleep_gaussian_log"]
 
 
 def fit_case(case):
-    data = lp.load_dataset(case["data"])
-    for col in case["factors"]:
-        data[col] = data[col].astype(str)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if case["family"] == "negbin":
-            return lp.glmer_nb(case["py_formula"], data)
-        return lp.glmer(case["py_formula"], data, family=case["family"], nAGQ=case["nAGQ"],
-                        weights=case["weights"])
+    return glmer_cases.fit_case(case)[0]
 
 
 def at_lme4_estimates(model, case):
@@ -50,9 +44,10 @@ def at_lme4_estimates(model, case):
     model.system = copy.deepcopy(model.system)
     par = np.concatenate([np.atleast_1d(case["theta"]), [row["estimate"] for row in case["fixef"]]])
     model._set_estimates(par)
-    model.hessian_grad, model.hessian = model._derivatives(par)
+    model.hessian = None
+    model.check()  # the Hessian (vcov) at lme4's estimates; none at a singular fit, as lme4
     model._forget()
-    model.messages = list(case["messages"])  # lme4's verdict on its own optimum
+    model.messages = [m.rstrip("\n") for m in case["messages"]]  # lme4's verdict on its own optimum
     return model
 
 
@@ -91,8 +86,9 @@ def _compare_tidy(ours, ref, est_tol, rel):
     se = ref.loc[fixed, "std.error"].to_numpy(float)
     diff = np.abs(ours.loc[fixed, "estimate"].to_numpy() - ref.loc[fixed, "estimate"].to_numpy())
     assert np.all(diff <= est_tol * se)
-    for col in ("std.error", "statistic"):
-        np.testing.assert_allclose(ours.loc[fixed, col], ref.loc[fixed, col], rtol=rel)
+    np.testing.assert_allclose(ours.loc[fixed, "std.error"], ref.loc[fixed, "std.error"], rtol=rel)
+    # z = estimate / se: the estimate's tolerance, in units of se, bounds z's error near z = 0
+    np.testing.assert_allclose(ours.loc[fixed, "statistic"], ref.loc[fixed, "statistic"], rtol=rel, atol=est_tol)
     np.testing.assert_allclose(ours.loc[fixed, "p.value"], ref.loc[fixed, "p.value"], rtol=10 * rel, atol=1e-12)
     np.testing.assert_allclose(ours.loc[~fixed, "estimate"], ref.loc[~fixed, "estimate"], rtol=5 * rel, atol=rel)
     assert ours.loc[~fixed, "std.error"].isna().all()
@@ -104,17 +100,17 @@ def _at_lme4_rel(cid):
     return 1e-3 if CASES[cid]["family"] == "negbin" else 2e-4
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_tidy_at_lme4s_estimates_is_broom_mixeds(fits, cid):
     _compare_tidy(lp.tidy(fits.at_lme4(cid)), _frame(CASES[cid]["tidy"]), 1e-6, _at_lme4_rel(cid))
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_tidy_of_our_fit_matches_broom_mixed(fits, cid):
     _compare_tidy(lp.tidy(fits.own(cid)), _frame(CASES[cid]["tidy"]), 5e-3, 2e-3)
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_glance_at_lme4s_estimates_is_broom_mixeds(fits, cid):
     ref = CASES[cid]["glance"]
     ours = lp.glance(fits.at_lme4(cid))
@@ -125,7 +121,7 @@ def test_glance_at_lme4s_estimates_is_broom_mixeds(fits, cid):
         assert row[key] == pytest.approx(ref[key], rel=1e-5), key
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_glance_of_our_fit_is_at_lme4s_optimum_or_better(fits, cid):
     ref = CASES[cid]["glance"]
     row = lp.glance(fits.own(cid)).iloc[0]
@@ -140,7 +136,7 @@ AUGMENT_COLUMNS = [".fitted", ".resid", ".hat", ".cooksd", ".fixed", ".mu", ".of
                    ".sqrtrwt", ".weights", ".wtres", ".eta"]
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_augment_at_lme4s_estimates_is_broom_mixeds(fits, cid):
     ref = _frame(CASES[cid]["augment"])
     ours = lp.augment(fits.at_lme4(cid))
@@ -153,7 +149,7 @@ def test_augment_at_lme4s_estimates_is_broom_mixeds(fits, cid):
     np.testing.assert_array_equal(ours[".eta"], ours[".fitted"])
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_augment_of_our_fit_matches_broom_mixed(fits, cid):
     """Optimizer noise moves the leverages a little; Cook's distance, (r/(1-h))^2 h/p, then
     moves by (2h/(1-h)) times as much, so it is compared where h < 0.9."""
@@ -184,14 +180,23 @@ def test_tidy_conf_int_is_wald(fits):
     np.testing.assert_allclose(out["conf.high"], out["estimate"] + z * out["std.error"])
 
 
-def test_tidy_ran_vals_are_lme4s_conditional_modes(fits):
-    case = CASES["sleep_binary_slopes"]
-    out = lp.tidy(fits.at_lme4("sleep_binary_slopes"), effects="ran_vals")
+def _compare_ran_vals(model, case, rtol):
+    out = lp.tidy(model, effects="ran_vals")
     ref = _frame(case["ranef"])
     merged = out.merge(ref, left_on=["group", "term", "level"], right_on=["grp", "term", "level"])
     assert len(merged) == len(ref) == len(out)
-    np.testing.assert_allclose(merged["estimate"], merged["condval"], rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(merged["std.error"], merged["condsd"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(merged["estimate"], merged["condval"], rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(merged["std.error"], merged["condsd"], rtol=rtol, atol=1e-7)
+
+
+def test_tidy_ran_vals_are_lme4s_conditional_modes(fits):
+    _compare_ran_vals(fits.at_lme4("sleep_binary_slopes"), CASES["sleep_binary_slopes"], 1e-5)
+
+
+@pytest.mark.parametrize("cid", TIDIED)
+def test_tidy_ran_vals_at_lme4s_estimates_every_case(fits, cid):
+    """Within how far lme4's PIRLS converges (up to 4e-5 on cbpp, 5.5e-4 for the negative binomial)."""
+    _compare_ran_vals(fits.at_lme4(cid), CASES[cid], _at_lme4_rel(cid))
 
 
 def _r_lines(case):
@@ -205,7 +210,7 @@ def _without_formula(lines, case):
     return [line for line in lines if not line.startswith("Formula:")]
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+@pytest.mark.parametrize("cid", TIDIED)
 def test_summary_at_lme4s_estimates_is_lme4s(fits, cid):
     case = CASES[cid]
     ours = _without_formula(str(fits.at_lme4(cid).summary()).split("\n"), case)
@@ -234,7 +239,9 @@ def _close_words(ours, theirs, rel=1e-3, units=2):
     return True
 
 
-@pytest.mark.parametrize("cid", sorted(CASES))
+# Owls' SexParentMale is 0.002 se from 0: four printed digits of it are optimizer noise (the
+# estimate is compared within 5e-3 se by the tidy tests, the printout at lme4's estimates)
+@pytest.mark.parametrize("cid", [c for c in TIDIED if c != "owls_poisson_slopes"])
 def test_summary_of_our_fit_is_lme4s_up_to_noise(fits, cid):
     case = CASES[cid]
     ours = _without_formula(str(fits.own(cid).summary()).split("\n"), case)

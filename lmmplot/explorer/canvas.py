@@ -6,9 +6,10 @@ strips, points, the complete- and no-pooling lines and the legend. Only the part
 lines move. So a plot is drawn by plotnine in full, with the moving layer's lines drawn last
 over a saved copy of everything else; a later plot that differs from it only in that layer's
 ``.fitted`` column, within the same y range, is drawn by restoring the copy and drawing those
-lines alone with their new heights (matplotlib's blitting). Anything else (another layer
-changed, the y range moved, a layer that is not one matplotlib line per group) is drawn by
-plotnine in full again.
+lines alone with their new heights (matplotlib's blitting). The y axis stays put when the plot
+fixes it (``coord_cartesian(ylim=...)``, lines beyond it clipped) or when the new heights stay
+within the range of the rest. Anything else (another layer changed, the y range moved, a layer
+that is not one matplotlib line per group) is drawn by plotnine in full again.
 """
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ class Canvas:
                 or not _same(plot.data, base.data) or plot.mapping != base.mapping \
                 or plot.theme != base.theme or plot.labels != base.labels \
                 or type(plot.facet) is not type(base.facet) \
-                or getattr(plot.facet, "vars", None) != getattr(base.facet, "vars", None):
+                or getattr(plot.facet, "vars", None) != getattr(base.facet, "vars", None) \
+                or _coordinates(plot) != _coordinates(base):
             return False
         for k, (new, old) in enumerate(zip(plot.layers, base.layers)):
             if type(new.geom) is not type(old.geom) or new.mapping != old.mapping:
@@ -93,6 +95,8 @@ class Canvas:
         new, old = plot.layers[i]._data, base.layers[i]._data
         if new is None or FITTED not in new or not _same(new.drop(columns=FITTED), old.drop(columns=FITTED)):
             return False
+        if _coordinates(plot)[1].get("y") is not None:
+            return True  # the y axis is held: it cannot move
         heights, drawn = new[FITTED].to_numpy(float), self._drawn.layers[i].data["y"].to_numpy(float)
         lo, hi = self._static_range()
         # the y scale is trained by the other layers alone, then and now: it has not moved
@@ -127,6 +131,13 @@ class Canvas:
                     return []
                 found.append((artist, rows))
         return found
+
+
+def _coordinates(plot) -> tuple:
+    """The plot's coordinate system and the limits it holds the axes at."""
+    coord = plot.coordinates
+    limits = getattr(coord, "limits", None)
+    return type(coord), dict(vars(limits)) if limits is not None else {}, getattr(coord, "expand", None)
 
 
 def _same(a, b) -> bool:

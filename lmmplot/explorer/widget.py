@@ -7,14 +7,16 @@ import warnings
 from dataclasses import dataclass, field
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentTypeError, DataError, FormulaError
 from ..frame import as_pandas
+from ..linalg import single_threaded_blas
 from ..model import LinearMixedModel, lmer
 from ..plotting.pooling import plot_pooling
 from ..tidiers import tidy
-from .canvas import Canvas
+from .canvas import FITTED, Canvas
 
 #: the random-effect structures the explorer offers, as lme4 writes them
 STRUCTURES = {
@@ -49,6 +51,15 @@ class Fit:
     model: LinearMixedModel | None
     messages: list[str] = field(default_factory=list)
     error: str | None = None
+    _tables: tuple[str, str] | None = None
+
+    def tables(self) -> tuple[str, str]:
+        """The model's summary and tidy table as HTML (made once; empty without a model)."""
+        if self._tables is None:
+            self._tables = ("", "") if self.model is None else (
+                self.model._repr_html_(),
+                tidy(self.model).to_html(index=False, na_rep="", float_format="{:.4g}".format))
+        return self._tables
 
 
 def fit(formula: str, data: pd.DataFrame, REML: bool) -> Fit:
@@ -81,7 +92,10 @@ class Explorer:
     model : LinearMixedModel or None
         The current fit (None when the fit failed: the widget shows why).
     figure : plotnine.ggplot or None
-        The current figure, ``lp.plot_pooling`` of the current model.
+        The current figure, ``lp.plot_pooling`` of the current model with ``ylim=ylim``.
+    ylim : (float, float) or None
+        The y range every figure is held at: the data and the lines of all four structures under
+        REML and ML (all eight are fitted when the explorer opens).
     """
 
     def __init__(self, data, response: str, x: str, group: str, fixed: str | None = None,
@@ -111,6 +125,12 @@ class Explorer:
         if start is not None:  # a fit of the first structure: no need to fit it again
             first = model_formula(response, self.fixed, structure, x, group)
             self._fits[(first, start.REML)] = Fit(start, list(start.messages))
+        self.ylim: tuple[float, float] | None = None  # the figures' own ranges, while measuring them
+        with single_threaded_blas():
+            for name in STRUCTURES:
+                for criterion in (True, False):
+                    self._fit(model_formula(response, self.fixed, name, x, group), criterion)
+            self.ylim = self._y_range()
 
         self.controls = {
             "structure": widgets.ToggleButtons(options=list(STRUCTURES), value=structure,
@@ -148,20 +168,44 @@ class Explorer:
 
     def _draw(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str):
         return plot_pooling(model, x=self.x, group=self.group, colour=self.colour, lines=layers,
-                            facet=facet == "per group")
+                            facet=facet == "per group", ylim=self.ylim)
+
+    def _y_range(self) -> tuple[float, float] | None:
+        """The range of the data and of every line the explorer shows: the three pooling lines
+        under every structure and both criteria. The figures hold their y axis at it, so that
+        switching moves the lines, never the axis (and redraws only the lines)."""
+        values = []
+        for result in self._fits.values():
+            if result.model is None:
+                continue
+            try:  # the data and the lines that stay put once, the moving lines of every fit
+                plot = self._draw(result.model, ("partial pooling",) if values else LAYERS, "overlaid")
+            except Exception:  # shown in the widget when that fit is chosen
+                continue
+            values += [plot.data[self.response].to_numpy(float)] + [
+                layer._data[FITTED].to_numpy(float) for layer in plot.layers
+                if isinstance(layer._data, pd.DataFrame) and FITTED in layer._data]
+        if not values:
+            return None
+        values = np.concatenate(values)
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        return (low, high) if low < high else None
 
     def _update(self, change=None) -> None:
+        with single_threaded_blas():
+            self._show()
+
+    def _show(self) -> None:
         c = self.controls
         structure, REML = c["structure"].value, c["REML"].value
         layers, facet = tuple(c["layers"].value), c["facet"].value
         self.formula = model_formula(self.response, self.fixed, structure, self.x, self.group)
         result = self._fit(self.formula, REML)
         self.model, self.figure = result.model, None
-        self._formula.value = f"<code class='lmmplot-formula'>{html.escape(self.formula)}</code>" + (
-            "" if REML else " (ML)")
         problems = list(result.messages)
         if result.error is not None:
             problems.append(result.error)
+        image = b""
         if result.model is not None:
             key = (self.formula, REML, layers, facet)
             try:
@@ -169,24 +213,23 @@ class Explorer:
                     plot = self._draw(result.model, layers, facet)
                     if (layers, facet) not in self._canvases:
                         self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
-                    canvas = self._canvases[layers, facet]
-                    self._figures[key] = (plot, canvas.render(plot))
+                    self._figures[key] = (plot, self._canvases[layers, facet].render(plot))
                 self.figure, image = self._figures[key]
             except Exception as exc:  # a figure that cannot be drawn is shown as text too
                 problems.append(f"{type(exc).__name__}: {exc}")
-                image = b""
-            self._summary.value = result.model._repr_html_()
-            self._tidy.value = tidy(result.model).to_html(index=False, na_rep="", float_format="{:.4g}".format)
-        else:
-            image = b""
-            self._summary.value = self._tidy.value = ""
-        self._image.value = image
+        # the figure goes out first, then the tables (each value is sent as it is set)
+        self._formula.value = f"<code class='lmmplot-formula'>{html.escape(self.formula)}</code>" + (
+            "" if REML else " (ML)")
         self._status.value = "".join(
             f"<pre class='lmmplot-message'>{html.escape(p)}</pre>" for p in problems)
+        self._image.value = image
+        self._summary.value, self._tidy.value = result.tables()
 
     # ---------------------------------------------------------------- display
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # the text form names the formula (the widget's own would spell out every child's value)
+        return {**bundle, "text/plain": repr(self)} if bundle else bundle
 
     def __repr__(self) -> str:
         return f"<lmmplot explorer: {self.formula}>"

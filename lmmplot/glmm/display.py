@@ -18,7 +18,13 @@ from ..distributions import norm_sf
 from ..rformat import format_num, r_round, zapsmall
 
 OBJECT_CLASS = "glmerMod"
-_COEF_COLUMNS = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"]
+
+
+def coef_columns(model) -> list[str]:
+    """lme4's column names: "t value" for families with a dispersion (Gamma, gaussian), its
+    p-values still from the normal distribution."""
+    stat = "t value" if model.family.has_dispersion else "z value"
+    return ["Estimate", "Std. Error", stat, "Pr(>|z|)"]
 
 
 def wald_z_table(model) -> pd.DataFrame:
@@ -94,7 +100,7 @@ class GlmerSummary(Printout):
         if p:
             tab = self.coefficients
             values = tab[["estimate", "std.error", "statistic", "p.value"]].to_numpy(float)
-            table, stars = _coefmat(values, list(tab["term"]), columns=_COEF_COLUMNS)
+            table, stars = _coefmat(values, list(tab["term"]), columns=coef_columns(m))
             yield None, blank
             yield "Fixed effects:", table
             if stars:

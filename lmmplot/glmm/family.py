@@ -113,6 +113,8 @@ LINKS = {
 
 
 def _as_float(values, name: str) -> np.ndarray:
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        raise DataError(f"the response {name!r} is a factor (categorical); it must be numeric")
     y = np.asarray(values)
     if y.dtype == bool:
         return y.astype(float)
@@ -274,6 +276,18 @@ class binomial(Family):
         return rng.binomial(w.astype(np.int64), np.asarray(mu, dtype=float)) / np.where(w == 0, 1, w)
 
 
+def _check_counts(y: np.ndarray, name: str, family: str) -> None:
+    """Counts must be non-negative whole numbers: the likelihood (R's dpois, dnbinom) is zero
+    elsewhere, so a fit would rest on no likelihood at all."""
+    if np.any(y < 0):
+        raise DataError(f"negative values not allowed for the {family} family: the response "
+                        f"{name!r} has {int(np.sum(y < 0))} negative value(s)")
+    frac = np.abs(y - np.round(y)) > 1e-8 * np.maximum(1.0, np.abs(y))
+    if np.any(frac):
+        raise DataError(f"the response {name!r} of a {family} model must be whole counts; it has "
+                        f"{int(np.sum(frac))} non-integer value(s), the first {y[frac][0]:g}")
+
+
 def _integer_weights(weights, family: str) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     if np.any(w % 1 != 0):
@@ -305,11 +319,10 @@ class poisson(Family):
         return self._constant_at(y, wt, 1.0)
 
     def initialize(self, y, weights=None, name: str = "y"):
-        """R's ``poisson()$initialize``: counts must be non-negative; ``mustart = y + 0.1``."""
+        """R's ``poisson()$initialize``: counts must be non-negative (and whole, where R's
+        likelihood would be zero); ``mustart = y + 0.1``."""
         y, w = self._count_start(y, weights, name)
-        if np.any(y < 0):
-            raise DataError(f"negative values not allowed for the Poisson family: the response "
-                            f"{name!r} has {int(np.sum(y < 0))} negative value(s)")
+        _check_counts(y, name, "Poisson")
         return y, w, y + 0.1
 
     def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:
@@ -437,11 +450,9 @@ class negative_binomial(Family):
         return self._constant_at(y, wt, 1.0)
 
     def initialize(self, y, weights=None, name: str = "y"):
-        """MASS's initialize: counts must be non-negative; ``mustart = y + (y == 0)/6``."""
+        """MASS's initialize: counts must be non-negative (and whole); ``mustart = y + (y == 0)/6``."""
         y, w = self._count_start(y, weights, name)
-        if np.any(y < 0):
-            raise DataError(f"negative values not allowed for the negative binomial family: the "
-                            f"response {name!r} has {int(np.sum(y < 0))} negative value(s)")
+        _check_counts(y, name, "negative binomial")
         return y, w, y + (y == 0) / 6
 
     def simulate(self, mu, weights, rng: np.random.Generator, dispersion: float = 1.0) -> np.ndarray:

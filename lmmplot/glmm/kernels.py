@@ -236,8 +236,9 @@ def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta):
 
 @njit(cache=True)
 def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data, pair, X,
-         new_eta, b1, b_rest, beta, mu, dr, A11, E, vals, A22):
-    """At η: μ and the deviance residuals, and the blocks of the weighted system; returns Σ dr.
+         new_eta, b1, b_rest, beta, mu, dr, w, A11, E, vals, A22):
+    """At η: μ, the deviance residuals and the working weights (into ``mu, dr, w``), and the
+    blocks of the weighted system; returns Σ dr.
 
     With ``new_eta``, η is first computed into ``eta`` by :func:`predict` (base + Z₁b₁ +
     Z_rest b_rest + Xβ).
@@ -254,7 +255,7 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
     qr = A22.shape[0] - m
     if new_eta:
         predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta)
-    w, z = np.empty(n), np.empty(n)
+    z = np.empty(n)
     dev = working_values(family, link, theta, y, pw, eta, base, mu, dr, w, z)
     A11[:] = 0.0
     E[:] = 0.0
@@ -299,6 +300,31 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
         for b in range(a):
             A22[b, a] = A22[a, b]
     return dev
+
+
+@njit(cache=True)
+def weighted_change(codes, R1, d_b1, indptr, indices, data, d_rest, X, d_beta, w):
+    """max_i |Δη_i| w_i / max w for changes of b₁, b_rest and β: η's change weighted by the
+    rows' share of the information (a row whose mean runs to a bound, w → 0, stops counting)."""
+    n, p1 = R1.shape
+    px = X.shape[1]
+    wmax = 0.0
+    for i in range(n):
+        wmax = max(wmax, w[i])
+    if wmax == 0.0:
+        wmax = 1.0
+    out = 0.0
+    for i in range(n):
+        j = codes[i]
+        s = 0.0
+        for a in range(p1):
+            s += R1[i, a] * d_b1[j, a]
+        for k in range(indptr[i], indptr[i + 1]):
+            s += data[k] * d_rest[indices[k]]
+        for c in range(px):
+            s += X[i, c] * d_beta[c]
+        out = max(out, abs(s) * w[i])
+    return out / wmax
 
 
 @njit(cache=True)

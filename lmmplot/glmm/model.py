@@ -17,11 +17,11 @@ import pandas as pd
 import scipy.linalg
 from scipy import optimize, special
 
-from ..errors import ArgumentTypeError, ConvergenceWarning, DataError
+from ..errors import ArgumentTypeError, ConvergenceWarning, DataError, LmmplotWarning
 from ..formula import _split_top, formulaic_formula, parse_formula, quote_dotted_names
 from ..frame import _materialize, as_pandas, owned_columns
 from ..linalg import BlockedSystem, single_threaded_blas
-from ..model import MixedModel, check_convergence
+from ..model import MixedModel, check_convergence, lmer
 from ..numderiv import deriv12
 from ..optimize import OptimResult, _newton_step, bobyqa, minimize_theta
 from .family import negative_binomial, poisson, resolve
@@ -84,9 +84,11 @@ class GeneralizedLinearMixedModel(MixedModel):
         self.data_is_polars = not isinstance(data, pd.DataFrame)
         self._read_frame(weights, offset)
         if self.nAGQ > 1 and (len(self.terms) > 1 or self.terms[0].p > 1):
-            raise ArgumentTypeError(
-                "nAGQ > 1 is only available for models with a single, scalar random-effects term "
-                f"(this model has {', '.join(t.spec.source for t in self.terms)})")
+            written = ", ".join(dict.fromkeys(t.spec.source for t in self.terms))  # (1|a/b) makes two
+            has = (f"{len(self.terms)} random-effects terms, from {written}" if len(self.terms) > 1
+                   else f"{self.terms[0].p} random effects per level of {written}")
+            raise ArgumentTypeError(f"nAGQ > 1 is only available for models with a single, scalar "
+                                    f"random-effects term; this model has {has}: use nAGQ=1")
         self.y_raw = response_values(self.formula.response, self.frame)
         self._initialize()
         self.system = BlockedSystem(self.terms, self.fixed.X, np.zeros(len(self.frame)))
@@ -189,7 +191,7 @@ class GeneralizedLinearMixedModel(MixedModel):
         nt = self.theta_lower.size
         x, fx, nfev = start, self.deviance_at(start), 1
         for _ in range(6):
-            if self._singular(x[:nt]):
+            if np.any(x[:nt][self.theta_lower == 0] < 1e-4):  # a θ near its bound: BOBYQA's case
                 return None
             grad, hess = deriv12(self.deviance_at, x)
             step = _newton_step(grad, hess)
@@ -210,13 +212,14 @@ class GeneralizedLinearMixedModel(MixedModel):
         The gradient is that of the deviance optimized (did the optimizer stop at its
         optimum?); the Hessian is lme4's, of its own deviance function (see
         :meth:`lme4_deviance`), which the scaled gradient and vcov use as lme4 uses it.
-        No derivatives at a singular fit or after the first stage alone, as lme4.
+        No derivatives after the first stage alone; at a singular fit they are taken (vcov
+        reads the Hessian) but not checked, as lme4's optimizeGlmer and checkConv.
         """
         par = np.concatenate([self.theta, self.beta])
         lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
         grad = None
         with single_threaded_blas():
-            if self.nAGQ > 0 and not self._singular(self.theta):
+            if self.nAGQ > 0:
                 grad, self.hessian = self._derivatives(par)
         if self.nAGQ > 0:
             self.conv_code, self.messages = check_convergence(par, lower, grad, self.hessian)
@@ -261,9 +264,6 @@ class GeneralizedLinearMixedModel(MixedModel):
         self._set_estimates(par)
         return grad, hess
 
-    def _singular(self, theta: np.ndarray, tol: float = 1e-4) -> bool:
-        return bool(np.any(theta[self.theta_lower == 0] < tol))
-
     # ------------------------------------------------------------------ estimates
     @property
     def _solution(self) -> dict:
@@ -289,7 +289,8 @@ class GeneralizedLinearMixedModel(MixedModel):
         return bool(self.family.has_dispersion)
 
     def _vcov_rx(self, factor=None) -> np.ndarray:
-        """σ²(R_XᵀR_X)⁻¹ from the joint factor at the estimates' weights (lme4's fallback)."""
+        """σ²(R_XᵀR_X)⁻¹ from the joint factor at the estimates' weights (lme4's fallback): R_X of
+        the user's X (the factor's block is of the system's orthogonalized X)."""
         RX = self.system.RX(self.factor if factor is None else factor)
         p = RX.shape[0]
         Rinv = scipy.linalg.solve_triangular(RX, np.eye(p), lower=False)
@@ -391,15 +392,6 @@ class GeneralizedLinearMixedModel(MixedModel):
         return str(self.summary())
 
     # ------------------------------------------------------------------ inference
-    def confint(self, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500,
-                seed=None, progress: bool = True, names: str = "lme4") -> pd.DataFrame:
-        """Confidence intervals for the variance parameters and fixed effects, as lme4's confint:
-        ``method`` "profile", "Wald" or "boot" (see :func:`lmmplot.confint.confint`)."""
-        from ..confint import confint
-
-        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed,
-                       progress=progress, names=names)
-
     def simulate(self, nsim: int = 1, seed=None) -> pd.DataFrame:
         """Responses simulated from the fit, as lme4's simulate() (see :mod:`lmmplot.glmm.simulate`)."""
         from .simulate import simulate
@@ -446,9 +438,16 @@ def glmer(formula: str, data, family="binomial", nAGQ: int = 1, weights=None, of
     Returns
     -------
     GeneralizedLinearMixedModel
+        Or, for ``gaussian`` with its identity link, the :func:`lmmplot.lmer` fit (REML), with
+        lme4's warning, as lme4's glmer returns lmer's.
     """
+    fam = resolve(family)
+    if fam.family == "gaussian" and fam.link == "identity":
+        warnings.warn("calling glmer() with family=gaussian (identity link) as a shortcut to lmer() "
+                      "is deprecated; please call lmer() directly", LmmplotWarning, stacklevel=2)
+        return lmer(formula, data, weights=weights, offset=offset)
     with single_threaded_blas():
-        return GeneralizedLinearMixedModel(formula, data, family=family, nAGQ=nAGQ, weights=weights,
+        return GeneralizedLinearMixedModel(formula, data, family=fam, nAGQ=nAGQ, weights=weights,
                                            offset=offset).fit()
 
 

@@ -18,9 +18,9 @@ from ..errors import DataError
 from ..linalg import BlockedSystem, Factor
 from . import kernels
 
-ETA_TOL = 1e-10  # the iterations end where the next Newton step would change η by less than
-# this (relative): the deviance is then smooth enough for finite-difference Hessians (lme4's
-# rule alone leaves log|L| a step behind the modes)
+TOL = 1e-10  # relative change of the penalized deviance that ends the iterations ...
+ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smooth enough for
+# finite-difference Hessians (lme4's rule alone leaves log|L| a step behind the modes)
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
 MAX_HALVINGS = 20
@@ -94,24 +94,22 @@ class Pirls:
         self._noX = np.zeros((n, 0))
         self._no_b1 = np.zeros((system.l1, system.p1))
         self.fam_code, self.link_code, self.nb_theta = _codes(family)
-        self._r1_max = float(np.max(np.abs(self.R1).sum(axis=1), initial=0.0))
-        self._zr_max = float(np.max(abs(system.Z_rest).sum(axis=1), initial=0.0)) if system.q_rest else 0.0
-        self._x_max = np.max(np.abs(self.X), axis=0, initial=0.0)
         self._aic_constant = family.loglik_constant(self.y, self.pw)
 
     def _fill(self, blocks: _Blocks, eta: np.ndarray, base: np.ndarray, X: np.ndarray, b1=None,
               b_rest=_NONE, beta=_NONE):
-        """μ, the deviance residuals and their sum at η; the blocks filled for its weights.
+        """Σ dr, μ, the deviance residuals dr and the working weights at η; the blocks filled
+        for those weights.
 
         Given ``b1`` (l1 × p1), η is computed into ``eta`` first, from b1, ``b_rest`` and ``beta``.
         """
-        mu, dr = np.empty(eta.size), np.empty(eta.size)
+        mu, dr, w = np.empty(eta.size), np.empty(eta.size), np.empty(eta.size)
         predict = b1 is not None
         dev = kernels.fill(self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base,
                            self.codes, self.R1, self.indptr, self.indices, self.data, self.pair, X,
                            predict, b1 if predict else self._no_b1, b_rest, beta,
-                           mu, dr, blocks.A11, blocks.E, blocks.vals, blocks.A22)
-        return dev, mu, dr
+                           mu, dr, w, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        return dev, mu, dr, w
 
     def _factor(self, blocks: _Blocks, theta: np.ndarray) -> Factor:
         s = blocks.system
@@ -151,13 +149,13 @@ class Pirls:
             u1, ur = np.zeros((s.l1, s.p1)), np.zeros(s.q_rest)
             b = np.zeros(s.p) if joint else beta
             eta = np.array(eta0, float)
-            dev, mu, dr = self._fill(blocks, eta, base, X)
+            dev, mu, dr, w = self._fill(blocks, eta, base, X)
             pdev = np.inf
         else:
             u1, ur = start.u1, start.u_rest
             b = start.beta if joint else beta
             eta = self.linear_predictor(theta, u1, ur, b)
-            dev, mu, dr = self._fill(blocks, eta, base, X)
+            dev, mu, dr, w = self._fill(blocks, eta, base, X)
             pdev = dev + start.sqr_u
         T1 = s.first.factor(theta[s.theta_slices[0]])
         qr = s.q_rest
@@ -170,14 +168,8 @@ class Pirls:
             nu1 = kernels.first_modes(f.L11, T1, blocks.E, self.ptr, self.rows, blocks.vals, b_rest,
                                       nb if joint else _NONE)
             nb1 = nu1 @ T1.T
-            if not lme4_rule and np.isfinite(pdev) and self._step_bound(
-                    nb1 - u1 @ T1.T, b_rest - (s.lam_rest_times(theta, ur) if qr else _NONE),
-                    nb - b if joint else _NONE) <= ETA_TOL * (1.0 + np.max(np.abs(eta))):
-                # the Newton step from here moves η by less than the tolerance: converged here,
-                # the factor being that of this point's weights (no step, no pass over the rows)
-                return Modes(theta, u1, ur, b, eta, mu, f, dr)
             neta = np.empty(s.n)
-            ndev, nmu, ndr = self._fill(blocks, neta, base, X, nb1, b_rest, nb if joint else _NONE)
+            ndev, nmu, ndr, nw = self._fill(blocks, neta, base, X, nb1, b_rest, nb if joint else _NONE)
             npdev = ndev + float(np.sum(nu1**2) + np.sum(nur**2))
             halvings = 0
             # halve while the deviance rises by more than rounding (near the mode a full step
@@ -185,25 +177,26 @@ class Pirls:
             while not npdev <= pdev + 1e-12 * abs(pdev) and halvings < MAX_HALVINGS and np.isfinite(pdev):
                 nu1, nur, nb = (u1 + nu1) / 2, (ur + nur) / 2, (b + nb) / 2
                 neta = (eta + neta) / 2
-                ndev, nmu, ndr = self._fill(blocks, neta, base, X)
+                ndev, nmu, ndr, nw = self._fill(blocks, neta, base, X)
                 npdev = ndev + float(np.sum(nu1**2) + np.sum(nur**2))
                 halvings += 1
             if not np.isfinite(npdev):
                 raise DataError("PIRLS loop resulted in a non-finite deviance")
-            done = lme4_rule and abs((pdev - npdev) / npdev) < LME4_TOL
-            u1, ur, b, eta, mu, dr, pdev = nu1, nur, nb, neta, nmu, ndr, npdev
+            if lme4_rule:
+                done = abs((pdev - npdev) / npdev) < LME4_TOL
+            else:
+                # η's change weighted by the rows' share of the information: a row whose mean
+                # runs to a bound (a separated level: w → 0, η without end) no longer counts
+                done = (abs(pdev - npdev) <= TOL * (abs(npdev) + TOL)
+                        and kernels.weighted_change(self.codes, self.R1, nb1 - u1 @ T1.T, self.indptr,
+                                                    self.indices, self.data,
+                                                    b_rest - (s.lam_rest_times(theta, ur) if qr else _NONE), X,
+                                                    nb - b if joint else _NONE, w)
+                        <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
+            u1, ur, b, eta, mu, dr, w, pdev = nu1, nur, nb, neta, nmu, ndr, nw, npdev
             if done:
                 return Modes(theta, u1, ur, b, eta, mu, f, dr)
         raise DataError(f"PIRLS did not converge in {MAX_ITER} iterations")
-
-    def _step_bound(self, d_b1, d_rest, d_beta) -> float:
-        """A bound on max |Δη| for changes of b₁, b_rest and β (from the rows' largest entries)."""
-        bound = self._r1_max * np.max(np.abs(d_b1), initial=0.0)
-        if d_rest.size:
-            bound += self._zr_max * np.max(np.abs(d_rest))
-        if d_beta.size:
-            bound += float(self._x_max @ np.abs(d_beta))
-        return bound
 
     def laplace(self, m: Modes) -> float:
         """lme4's Laplace deviance: log|L|² + ‖u‖² + the family's −2 log-likelihood (its aic)."""

@@ -1,7 +1,9 @@
 """The chapter's pooling figure in one call: complete, no and partial pooling per group."""
 from __future__ import annotations
 
-from plotnine import aes, facet_wrap, geom_point, ggplot, labs, scale_color_manual, scale_linetype_manual
+from numbers import Real
+
+from plotnine import aes, coord_cartesian, facet_wrap, geom_point, ggplot, labs, scale_color_manual, scale_linetype_manual
 
 from ..errors import ArgumentTypeError, DataError
 from ..lm import lm
@@ -16,7 +18,8 @@ POOLING = {  # name: (colour, linetype); told apart by linetype as well as by co
 
 
 def plot_pooling(model, x: str | None = None, group: str | None = None, n: int = 50, size: float = 0.8,
-                 lines=tuple(POOLING), facet: bool = True, colour: str | None = None):
+                 lines=tuple(POOLING), facet: bool = True, colour: str | None = None,
+                 ylim: tuple[float, float] | None = None):
     """Each group's data with three lines: complete pooling (one least-squares fit to all rows),
     no pooling (a fit per group, lme4's lmList) and partial pooling (the mixed model's lines).
 
@@ -38,6 +41,10 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     colour : str, optional
         A categorical predictor of the model to colour points and lines by; the pooling is then
         told apart by linetype.
+    ylim : (float, float), optional
+        Hold the y axis at this range (expanded as usual) whatever the lines, e.g. to compare
+        models on the same axes; lines beyond it are clipped. By default the axis fits the data
+        and the lines.
 
     Returns
     -------
@@ -58,6 +65,9 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     if colour is not None and colour not in roles.categorical:
         raise DataError(f"colour {colour!r} is not a categorical predictor of {model.formula.text!r}; "
                         f"its categorical predictors are {list(roles.categorical)}")
+    if ylim is not None and not (isinstance(ylim, (tuple, list)) and len(ylim) == 2 and all(isinstance(v, Real) for v in ylim)
+                                 and ylim[0] < ylim[1]):
+        raise ArgumentTypeError(f"ylim must be (low, high) with low < high, not {ylim!r}")
     response = model.formula.response
     data = model.frame
     group = next(g for g, cols in roles.groups.items() if cols == columns)
@@ -77,4 +87,6 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
         plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling")
     if names:
         plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling")
+    if ylim is not None:
+        plot += coord_cartesian(ylim=(float(ylim[0]), float(ylim[1])))
     return plot + labs(x=x, y=response)

@@ -47,19 +47,22 @@ def same_image(a: bytes, b: bytes, tmp_path) -> bool:
 
 def test_moving_lines_are_redrawn_alone_and_the_image_is_plotnines(sleep, tmp_path):
     canvas = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
-    first = lp.plot_pooling(lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleep))
-    image = canvas.render(first)
-    matches_plotnine(image, first, tmp_path, "first")
+    image = canvas.render(lp.plot_pooling(lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleep)))
     # only the partial-pooling lines move, within the y range of the rest: no full draw
     second = lp.plot_pooling(lp.lmer("Reaction ~ Days + (1 + Days||Subject)", sleep))
     moved = canvas.render(second)
     assert canvas.full_draws == 1 and moved != image
-    matches_plotnine(moved, second, tmp_path, "second")
+    matches_plotnine(moved, second, tmp_path, "second")  # eighteen panels, each line in its own
     # and back: the first image again
     again = canvas.render(lp.plot_pooling(lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleep)))
     assert canvas.full_draws == 1 and same_image(again, image, tmp_path)
-    # subject 309's random-intercept line reaches below every point: the y axis grows, a full draw
-    canvas.render(lp.plot_pooling(lp.lmer("Reaction ~ Days + (1|Subject)", sleep)))
+
+
+def test_lines_leaving_the_y_range_draw_in_full(sleep):
+    canvas = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
+    canvas.render(lp.plot_pooling(lp.lmer("Reaction ~ Days + (1 + Days|Subject)", sleep), facet=False))
+    # subject 309's random-intercept line reaches below every point: the y axis grows
+    canvas.render(lp.plot_pooling(lp.lmer("Reaction ~ Days + (1|Subject)", sleep), facet=False))
     assert canvas.full_draws == 2
 
 
@@ -83,3 +86,25 @@ def test_colour_by_a_factor(tmp_path):
     images = [canvas.render(p) for p in plots]
     assert canvas.full_draws == 1
     matches_plotnine(images[1], plots[1], tmp_path, "dragons")
+
+
+def test_explorer_holds_the_y_axis_so_every_switch_redraws_the_lines_alone(sleep, tmp_path):
+    ex = lp.explore(sleep, response="Reaction", x="Days", group="Subject", facet="overlaid")
+    images = {}
+    for structure in ("intercepts", "slopes", "uncorrelated", "intercepts + slopes"):
+        for REML in (False, True):
+            ex.controls["REML"].value = REML
+            ex.controls["structure"].value = structure
+            images[structure, REML] = ex._image.value
+    draws = lambda: sum(c.full_draws for c in ex._canvases.values())  # noqa: E731
+    assert draws() == 1 and len(set(images.values())) == 8
+    # random intercepts: subject 309's line below every point, drawn within the held axis
+    ex.controls["structure"].value = "intercepts"
+    matches_plotnine(ex._image.value, ex.figure, tmp_path, "intercepts")
+    # other lines: drawn in full once, then switching structure on them is lines-only again
+    ex.controls["layers"].value = ("partial pooling",)
+    ex.controls["structure"].value = "slopes"
+    assert draws() == 2
+    matches_plotnine(ex._image.value, ex.figure, tmp_path, "slopes")
+    ex.controls["layers"].value = ("complete pooling", "no pooling", "partial pooling")
+    assert draws() == 2 and ex._image.value == images["slopes", True]

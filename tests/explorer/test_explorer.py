@@ -155,7 +155,7 @@ def test_facet_control_overlays_the_groups(sleep_explorer):
     assert isinstance(sleep_explorer.figure.facet, facet_wrap)
 
 
-def test_fits_are_cached_by_formula_and_REML(sleep, no_rendering, monkeypatch):
+def test_fits_are_made_once_when_it_opens_and_cached(sleep, no_rendering, monkeypatch):
     calls = []
     real = widget.lmer
 
@@ -165,15 +165,32 @@ def test_fits_are_cached_by_formula_and_REML(sleep, no_rendering, monkeypatch):
 
     monkeypatch.setattr(widget, "lmer", counting)
     ex = lp.explore(sleep, response="Reaction", x="Days", group="Subject", structure="intercepts")
+    # every structure under both criteria, once: the y axis is held at the range of all their lines
+    assert sorted(calls) == sorted((formula, REML) for formula, _, _ in SLEEP.values() for REML in (True, False))
     first = ex.model
+    calls.clear()
     set_controls(ex, structure="slopes")
     set_controls(ex, REML=False)
     set_controls(ex, REML=True)
     set_controls(ex, structure="intercepts")
     set_controls(ex, facet="overlaid", layers=("partial pooling",))
-    assert ex.model is first
-    assert calls == [("Reaction ~ Days + (1|Subject)", True), ("Reaction ~ Days + (0 + Days|Subject)", True),
-                     ("Reaction ~ Days + (0 + Days|Subject)", False)]
+    assert ex.model is first and calls == []
+
+
+def test_the_y_axis_holds_every_line_of_every_structure(sleep_explorer, sleep):
+    low, high = sleep_explorer.ylim
+    shown = []
+    for structure in SLEEP:
+        for REML in (True, False):
+            set_controls(sleep_explorer, structure=structure, REML=REML)
+            figure = sleep_explorer.figure
+            assert figure.coordinates.limits.y == (low, high)
+            for layer in line_layers(figure).values():
+                shown.append(layer._data[".fitted"].to_numpy())
+    shown = np.concatenate(shown + [sleep["Reaction"].to_numpy()])
+    assert (low, high) == (shown.min(), shown.max())
+    # the random-intercept line of subject 309 reaches below every point, and a line above them
+    assert low < sleep["Reaction"].min() and high > sleep["Reaction"].max()
 
 
 def test_singular_fit_shows_lme4s_warning(toy):
@@ -242,6 +259,7 @@ def test_shows_as_its_widget(sleep_explorer):
     bundle = sleep_explorer._repr_mimebundle_()
     view = bundle["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == sleep_explorer.widget.model_id
+    assert bundle["text/plain"] == f"<lmmplot explorer: {sleep_explorer.formula}>"
     assert list(sleep_explorer.controls) == ["structure", "layers", "facet", "REML"]
     assert list(sleep_explorer.controls["structure"].options) == list(SLEEP)
 

@@ -40,3 +40,13 @@ def test_pooling_rejects_unknown_lines_and_colours(fits):
         lp.plot_pooling(model, lines="no pooling")
     with pytest.raises(DataError, match="colour 'wingspan' is not a categorical predictor"):
         lp.plot_pooling(model, colour="wingspan")
+
+
+def test_pooling_holds_the_y_axis_at_ylim(fits):
+    model, _ = fits["sleep_slope"]
+    figure = lp.plot_pooling(model, facet=False, ylim=(150, 500)).draw()
+    # expanded by 5% of the range each side, as plotnine expands the data's range
+    assert figure.axes[0].get_ylim() == pytest.approx((150 - 17.5, 500 + 17.5))
+    for bad in [(500, 150), 300, (1, 2, 3), ("a", "b")]:
+        with pytest.raises(ArgumentTypeError, match="ylim must be"):
+            lp.plot_pooling(model, ylim=bad)
