@@ -5,7 +5,10 @@ Usage::
     python benchmarks/startup.py [--repeat N] [--cold]
 
 Each command runs ``N`` times (default 5) in a new interpreter; the table gives the median
-wall time and the median CPU time (user + system, from ``os.wait4``) of each. CPU time is
+wall time and the median CPU time (user + system, from ``os.wait4``) of each. Two rows split
+``lmmplot fit`` in its parts: the same fit, summary and tables without the figure, and
+plotnine's floor for the figure, a fresh process that imports plotnine and saves the bare
+18-panel sleepstudy figure (points only, no model) at the size ``fit`` writes. CPU time is
 what the command costs on an idle machine; wall time also counts waiting for a busy one.
 ``--cold`` first empties numba's on-disk cache of the compiled kernels, so that the first
 ``fit`` run shows the one-off compilation a fresh clone pays. The children may write bytecode
@@ -27,6 +30,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMULA = "Reaction ~ Days + (Days|Subject)"
 
 
+NO_FIGURE = f"""
+import lmmplot as lp
+model = lp.lmer({FORMULA!r}, lp.load_dataset("sleepstudy"))
+print(model.summary())
+lp.tidy(model).to_csv({{out!r}} + "/tidy.csv")
+lp.augment(model).to_csv({{out!r}} + "/augment.csv")
+"""
+FIGURE_FLOOR = """
+import lmmplot as lp
+from plotnine import aes, facet_wrap, geom_point, ggplot
+plot = ggplot(lp.load_dataset("sleepstudy"), aes("Days", "Reaction")) + geom_point() + facet_wrap("Subject")
+plot.save({out!r} + "/floor.png", width=10, height=6, dpi=100, verbose=False)
+"""
+
+
 def commands(out: str) -> dict[str, list[str]]:
     py = sys.executable
     return {
@@ -34,6 +52,8 @@ def commands(out: str) -> dict[str, list[str]]:
         "import lmmplot": [py, "-c", "import lmmplot"],
         "lmmplot fit (sleepstudy, summary + csv + figure)":
             [py, "-m", "lmmplot", "fit", FORMULA, "--data", "sleepstudy", "--out", out],
+        "its fit, summary and csv alone (no figure)": [py, "-c", NO_FIGURE.format(out=out)],
+        "plotnine's floor: the bare 18-panel figure saved": [py, "-c", FIGURE_FLOOR.format(out=out)],
     }
 
 
@@ -59,12 +79,14 @@ def main() -> None:
             shutil.rmtree(ROOT / "lmmplot" / "__pycache__", ignore_errors=True)
             wall, cpu = run_once(commands(out)["lmmplot fit (sleepstudy, summary + csv + figure)"])
             print(f"first fit with an empty kernel cache: wall {wall:.2f} s, cpu {cpu:.2f} s\n")
+        print("load average before: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
         print("| command | wall (median) | cpu (median) |\n|---|---|---|")
         for name, argv in commands(out).items():
             runs = [run_once(argv) for _ in range(args.repeat)]
             wall = statistics.median(r[0] for r in runs)
             cpu = statistics.median(r[1] for r in runs)
-            print(f"| `{name}` | {wall:.2f} s | {cpu:.2f} s |")
+            print(f"| `{name}` | {wall:.2f} s | {cpu:.2f} s |", flush=True)
+        print("\nload average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class LmList:
     """
 
     def __init__(self, formula: str, group_vars: tuple[str, ...], data):
+        self._model = None
         data = as_pandas(data)
         for name in group_vars:
             if name not in data.columns:
@@ -41,30 +42,69 @@ class LmList:
         self.group_vars = tuple(group_vars)
         self.group = ":".join(group_vars)
         self._fixed = fixed_design(parsed, frame)
+        self._fit(self._fixed.X, self._fixed.y, frame, self._fixed.columns)
+
+    @classmethod
+    def from_model(cls, model, group_vars: tuple[str, ...] | None = None) -> "LmList":
+        """The model's fixed formula fitted per level of one of its grouping factors (its first
+        by default: ``group_vars``, its columns), on the rows and model matrix it was fitted to."""
+        groups = model.variables.groups
+        if not groups:
+            raise ArgumentTypeError("lmList needs a mixed model (lp.lmer) to take its grouping factor from")
+        self = cls.__new__(cls)
+        self.formula = model.formula.fixed_formula
+        self.group_vars = tuple(next(iter(groups.values())) if group_vars is None else group_vars)
+        self.group = ":".join(self.group_vars)
+        self._fixed = None
+        self._model = model
+        X = model.model_matrix()
+        self._fit(X.to_numpy(float), model.fitted() + model.residuals(type="response"), model.frame, list(X.columns))
+        return self
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, frame: pd.DataFrame, columns) -> None:
+        """Least squares per level of ``group_vars``: every group at once where its rows determine
+        all coefficients (one batched QR of the groups' rows, zero-padded to the largest group),
+        column by column as R's ``qr`` where they do not."""
         codes, levels = group_codes(frame, self.group_vars)
-        X, y = self._fixed.X, self._fixed.y
-        beta = np.full((len(levels), X.shape[1]), np.nan)
+        ngroups, p = len(levels), X.shape[1]
         order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
-        for j in range(len(levels)):
+        bounds = np.searchsorted(codes[order], np.arange(ngroups + 1))
+        sizes = np.diff(bounds)
+        position = np.arange(len(codes)) - bounds[codes[order]]
+        padded = np.zeros((ngroups, max(sizes.max(initial=0), p), p))
+        padded[codes[order], position] = X[order]
+        target = np.zeros(padded.shape[:2])
+        target[codes[order], position] = y[order]
+        Q, R = np.linalg.qr(padded)
+        norms = np.linalg.norm(padded, axis=1)
+        diag = np.abs(np.diagonal(R, axis1=1, axis2=2))
+        full = (sizes >= p) & (norms > 0).all(axis=1) & (diag > 1e-7 * norms).all(axis=1)
+        beta = np.full((ngroups, p), np.nan)
+        if full.any():
+            qty = np.einsum("gnp,gn->gp", Q[full], target[full])
+            beta[full] = np.linalg.solve(R[full], qty[..., None])[..., 0]
+        for j in np.flatnonzero(~full):  # too few rows, or a column the group's rows leave constant
             rows = order[bounds[j] : bounds[j + 1]]
-            keep = full_rank_columns(X[rows]) if rows.size else np.zeros(X.shape[1], bool)
+            keep = full_rank_columns(X[rows]) if rows.size else np.zeros(p, bool)
             if keep.any():
                 beta[j, keep] = np.linalg.lstsq(X[rows][:, keep], y[rows], rcond=None)[0]
         index = pd.Index(levels, name=self.group)
-        self._coef = pd.DataFrame(beta, index=index, columns=self._fixed.columns)
-        self.nobs = pd.Series(np.diff(bounds), index=index, name="nobs")
+        self._coef = pd.DataFrame(beta, index=index, columns=columns)
+        self.nobs = pd.Series(sizes, index=index, name="nobs")
 
     def coef(self) -> pd.DataFrame:
         """Coefficients, one row per group (lme4's ``coef(lmList)``); NaN where not estimable."""
         return self._coef.copy()
 
-    def predict(self, newdata) -> np.ndarray:
-        """Each row's prediction from its own group's fit (NaN for groups with a NaN coefficient)."""
+    def predict(self, newdata, X=None) -> np.ndarray:
+        """Each row's prediction from its own group's fit (NaN for groups with a NaN coefficient);
+        ``X``, the model matrix of ``newdata`` if the caller has it already."""
         from .frame import level_labels
 
         new = as_pandas(newdata, "newdata")
-        X = self._fixed.new_X(new)
+        if X is None:
+            X = self._model.model_matrix(new) if self._fixed is None else self._fixed.new_X(new)
+        X = np.asarray(X, float)
         at = self._coef.index.get_indexer(level_labels(new, self.group_vars, f"lmList's group {self.group!r}"))
         if (at < 0).any():
             unknown = sorted(set(level_labels(new, self.group_vars, self.group)[at < 0]))[:5]
@@ -91,10 +131,7 @@ def lmList(formula, data=None) -> LmList:
     LmList
     """
     if hasattr(formula, "variables") and hasattr(formula, "frame"):
-        groups = formula.variables.groups
-        if not groups:
-            raise ArgumentTypeError("lmList needs a mixed model (lp.lmer) to take its grouping factor from")
-        return LmList(formula.formula.fixed_formula, next(iter(groups.values())), formula.frame)
+        return LmList.from_model(formula)
     if not isinstance(formula, str):
         raise ArgumentTypeError(f"formula must be a string such as 'y ~ x | g', not {type(formula).__name__}")
     if data is None:

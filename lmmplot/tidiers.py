@@ -285,5 +285,3 @@ def _glance_lm(model: LinearModel) -> pd.DataFrame:
         "p.value": p, "df": df1, "logLik": model.logLik(), "AIC": model.AIC(), "BIC": model.BIC(),
         "deviance": model.deviance(), "df.residual": model.df_residual, "nobs": model.nobs}])
 
-
-from .glmm import tidiers as _glmm_tidiers  # noqa: E402,F401  (registers the glmer tidiers)

@@ -507,3 +507,8 @@ def theta_ml(y: np.ndarray, mu: np.ndarray, weights=None, limit: int = 25) -> fl
         if abs(delta) <= np.finfo(float).eps ** 0.25:
             break
     return float(max(t, 1e-8))
+
+
+# broom.mixed's tidiers for glmer fits, registered with the type (so that importing lmmplot.tidiers
+# for lmer fits does not import the GLMM machinery and scipy.optimize)
+from . import tidiers as _tidiers  # noqa: E402,F401

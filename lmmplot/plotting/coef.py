@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 from plotnine import (aes, element_blank, facet_wrap, geom_hline, geom_pointrange, ggplot, labs,
                       position_dodge, theme, theme_bw)
-from scipy import stats
 
+from ..distributions import norm_ppf, t_ppf
 from ..errors import ArgumentTypeError
 from ..lm import LinearModel
 from ..model import MixedModel
@@ -24,9 +24,9 @@ def coef_frame(models: dict, level: float = 0.95) -> pd.DataFrame:
         est = model.fixef()
         se = np.sqrt(np.diag(model.vcov().to_numpy()))
         if isinstance(model, LinearModel):
-            q = stats.t.ppf(0.5 + level / 2, model.df_residual)
+            q = t_ppf(0.5 + level / 2, model.df_residual)
         else:
-            q = stats.norm.ppf(0.5 + level / 2)
+            q = norm_ppf(0.5 + level / 2)
         parts.append(pd.DataFrame({"model": name, "term": est.index, "estimate": est.to_numpy(),
                                    "std.error": se, "conf.low": est.to_numpy() - q * se,
                                    "conf.high": est.to_numpy() + q * se}))

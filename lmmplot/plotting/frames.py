@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..distributions import norm_ppf, t_ppf
 from ..errors import ArgumentTypeError, DataError
 from ..lmlist import LmList
 
@@ -61,9 +61,9 @@ def roles(model) -> Roles:
     return Roles(v.response, numeric, categorical, groups)
 
 
-def group_columns(model, group: str | None) -> tuple[str, ...]:
+def group_columns(model, group: str | None, r: Roles | None = None) -> tuple[str, ...]:
     """The columns of grouping factor ``group`` (by lme4's name or a column); the first by default."""
-    groups = roles(model).groups
+    groups = (r or roles(model)).groups
     if not groups:
         raise ArgumentTypeError(f"{model.formula.text!r} has no grouping factor: fit it with lp.lmer")
     if group is None:
@@ -77,9 +77,9 @@ def group_columns(model, group: str | None) -> tuple[str, ...]:
                     f"its grouping factors are {list(groups)}")
 
 
-def check_x(model, x: str) -> None:
-    """A clear error when ``x`` is not one of the model's predictors."""
-    r = roles(model)
+def check_x(model, x: str, r: Roles | None = None) -> None:
+    """A clear error when ``x`` is not one of the model's predictors (``r``: its roles, if known)."""
+    r = r or roles(model)
     if x not in r.predictors:
         raise DataError(f"x {x!r} is not a predictor of {model.formula.text!r}; its predictors are "
                         f"{list(r.predictors)}")
@@ -89,29 +89,27 @@ def line_grid(data: pd.DataFrame, x: str, keys: list[str], held: list[str], n: i
     """One line per combination of ``keys`` seen in ``data``: ``n`` values of a numeric ``x`` over
     that combination's observed range (or each level of a categorical ``x`` it has), the
     ``held`` numeric columns at their mean within it. Column ``.line`` numbers the lines."""
-    categorical_x = is_categorical(data[x])
     line, first = _combinations(data, keys)
     nlines = first.size
-    out = {k: data[k].iloc[first].reset_index(drop=True) for k in keys}
     counts = np.bincount(line, minlength=nlines)
+    if is_categorical(data[x]):
+        _, rows = _combinations(data, keys + [x])  # a point per level of x within each line
+        lines = line[rows]
+        xs = data[x].array.take(rows)
+    else:
+        values = data[x].to_numpy(float)
+        lo, hi = np.full(nlines, np.inf), np.full(nlines, -np.inf)
+        np.minimum.at(lo, line, values)
+        np.maximum.at(hi, line, values)
+        lines = np.repeat(np.arange(nlines), n)
+        rows = first[lines]
+        xs = (lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, n)).ravel()
+    out = {k: data[k].array.take(rows) for k in keys}
     for c in held:
-        out[c] = np.bincount(line, weights=data[c].to_numpy(float), minlength=nlines) / counts
-    lines = pd.DataFrame(out, index=pd.RangeIndex(nlines))
-    lines[LINE] = np.arange(nlines)
-    if categorical_x:
-        point, at = _combinations(data, keys + [x])
-        grid = lines.iloc[line[at]].reset_index(drop=True)
-        grid[x] = data[x].iloc[at].to_numpy()
-        if isinstance(data[x].dtype, pd.CategoricalDtype):
-            grid[x] = pd.Categorical(grid[x], dtype=data[x].dtype)
-        return grid
-    values = data[x].to_numpy(float)
-    order = np.argsort(line, kind="stable")
-    starts = np.searchsorted(line[order], np.arange(nlines))
-    lo, hi = np.minimum.reduceat(values[order], starts), np.maximum.reduceat(values[order], starts)
-    grid = lines.iloc[np.repeat(np.arange(nlines), n)].reset_index(drop=True)
-    grid[x] = (lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, n)).ravel()
-    return grid
+        out[c] = (np.bincount(line, weights=data[c].to_numpy(float), minlength=nlines) / counts)[lines]
+    out[LINE] = lines
+    out[x] = xs
+    return pd.DataFrame(out)
 
 
 def _combinations(data: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -119,9 +117,49 @@ def _combinations(data: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, n
     first row of each combination."""
     if not columns:
         return np.zeros(len(data), np.intp), np.zeros(1 if len(data) else 0, np.intp)
-    codes = np.stack([pd.factorize(data[c], sort=True)[0] for c in columns], axis=1)
-    _, first, combo = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    codes = [pd.factorize(data[c], sort=True)[0] for c in columns]
+    key = codes[0] if len(codes) == 1 else np.ravel_multi_index([c + 1 for c in codes], [c.max() + 2 for c in codes])
+    _, first, combo = np.unique(key, return_index=True, return_inverse=True)
     return combo.ravel(), first
+
+
+def _line_columns(r: Roles, x: str, columns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The keys a line is drawn per (the group's columns, the other categorical predictors) and
+    the numeric predictors held at their mean along it."""
+    keys = list(columns) + [c for c in r.categorical if c != x and c not in columns]
+    return keys, [c for c in r.numeric if c != x]
+
+
+def _predicted(grids: list[pd.DataFrame], predict) -> list[pd.DataFrame]:
+    """Each grid with ``.fitted`` from one call of ``predict`` on all of them stacked."""
+    stacked = grids[0] if len(grids) == 1 else pd.concat(grids, ignore_index=True)
+    values = np.asarray(predict(stacked), float)
+    bounds = np.cumsum([0] + [len(g) for g in grids])
+    for grid, start, stop in zip(grids, bounds[:-1], bounds[1:]):
+        grid[FITTED] = values[start:stop]
+    return grids
+
+
+def fitted_frames(model, xs, groups, n: int = 50, r: Roles | None = None) -> dict:
+    """:func:`fitted_lines` for each x in ``xs`` and grouping factor in ``groups`` (``[None]``
+    for the default one), {(x, group): frame}, with one prediction per grouping factor."""
+    r = r or roles(model)
+    scale = {"type": "response"} if is_generalized(model) else {}
+    out = {}
+    for group in groups:
+        columns = group_columns(model, group, r) if r.groups else ()
+
+        def predict(grid):
+            if not r.groups:
+                return model.predict(grid, **scale)
+            # a crossed model's other grouping factors: a level no fit has seen, no random effect
+            others = {c for cols in r.groups.values() for c in cols} - set(grid.columns)
+            query = grid.assign(**{c: NEW_LEVEL for c in others})
+            return model.predict(query, allow_new_levels=bool(others), **scale)
+
+        grids = [line_grid(model.frame, x, *_line_columns(r, x, columns), n) for x in xs]
+        out.update({(x, group): grid for x, grid in zip(xs, _predicted(grids, predict))})
+    return out
 
 
 def fitted_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.DataFrame:
@@ -132,24 +170,28 @@ def fitted_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.Dat
     grouping factors contribute no random effect (they are set to a level no fit has seen).
     """
     check_x(model, x)
-    r = roles(model)
-    columns = group_columns(model, group) if r.groups else ()
-    keys = list(columns) + [c for c in r.categorical if c != x and c not in columns]
-    held = [c for c in r.numeric if c != x]
-    grid = line_grid(model.frame, x, keys, held, n)
-    scale = {"type": "response"} if is_generalized(model) else {}
-    if not r.groups:
-        grid[FITTED] = model.predict(grid, **scale)
-        return grid
-    others = {c for cols in r.groups.values() for c in cols} - set(grid.columns)
-    query = grid.assign(**{c: NEW_LEVEL for c in others})
-    grid[FITTED] = model.predict(query, allow_new_levels=bool(others), **scale)
-    return grid
+    return fitted_frames(model, [x], [group], n)[(x, group)]
 
 
 def is_generalized(model) -> bool:
     """Whether ``model`` is a GLMM (lp.glmer): its lines are drawn on the response scale."""
     return getattr(model, "family", None) is not None
+
+
+def no_pooling_frames(model, xs, groups, n: int = 50, r: Roles | None = None) -> dict:
+    """:func:`no_pooling_lines` for each x in ``xs`` and grouping factor in ``groups``."""
+    if is_generalized(model):
+        raise ArgumentTypeError(f"no-pooling lines are least-squares fits of a linear model; "
+                                f"{model.formula.text!r} is a {model.family.family} GLMM")
+    r = r or roles(model)
+    out = {}
+    for group in groups:
+        columns = group_columns(model, group, r)
+        fits = LmList.from_model(model, columns)
+        grids = [line_grid(model.frame, x, *_line_columns(r, x, columns), n) for x in xs]
+        for x, grid in zip(xs, _predicted(grids, fits.predict)):
+            out[(x, group)] = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
+    return out
 
 
 def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.DataFrame:
@@ -158,17 +200,105 @@ def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd
     Groups whose fit leaves a coefficient undetermined draw no line.
     """
     check_x(model, x)
-    if is_generalized(model):
-        raise ArgumentTypeError(f"no-pooling lines are least-squares fits of a linear model; "
-                                f"{model.formula.text!r} is a {model.family.family} GLMM")
-    r = roles(model)
-    columns = group_columns(model, group)
-    fits = LmList(model.formula.fixed_formula, columns, model.frame)
-    keys = list(columns) + [c for c in r.categorical if c != x and c not in columns]
-    held = [c for c in r.numeric if c != x]
-    grid = line_grid(model.frame, x, keys, held, n)
-    grid[FITTED] = fits.predict(grid)
-    return grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
+    return no_pooling_frames(model, [x], [group], n)[(x, group)]
+
+
+POOLING_LINES = ("complete pooling", "no pooling", "partial pooling")
+
+
+def pooling_frames(model, x: str, group: str | None = None, n: int = 50, lines=POOLING_LINES,
+                   r: Roles | None = None) -> dict:
+    """The pooling figure's ``lines``, {"complete pooling", "no pooling", "partial pooling":
+    frame}: :func:`complete_pooling_lines`, :func:`no_pooling_lines` and :func:`fitted_lines`,
+    the first two from one model matrix of both their grids."""
+    r = r or roles(model)
+    check_x(model, x, r)
+    if "no pooling" in lines and is_generalized(model):
+        no_pooling_frames(model, [x], [group], n, r)  # its error: least squares fit linear models
+    out = {}
+    if "partial pooling" in lines:
+        out["partial pooling"] = fitted_frames(model, [x], [group], n, r)[(x, group)]
+    columns = {"complete pooling": (), "no pooling": group_columns(model, group, r) if r.groups else ()}
+    grids = {name: line_grid(model.frame, x, *_line_columns(r, x, columns[name]), n)
+             for name in ("complete pooling", "no pooling") if name in lines}
+    if not grids:
+        return out
+    X = model.model_matrix(pd.concat(list(grids.values()), ignore_index=True)).to_numpy(float)
+    start = 0
+    for name, grid in grids.items():
+        rows, start = X[start : start + len(grid)], start + len(grid)
+        if name == "no pooling":
+            grid[FITTED] = LmList.from_model(model, columns[name]).predict(grid, rows)
+            grid = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
+        elif np.any(np.asarray(getattr(model, "offset", 0.0)) != 0):
+            from ..lm import lm  # lm carries the formula's offset, which the model matrix lacks
+
+            grid[FITTED] = lm(model.formula.fixed_formula, model.frame).predict(grid)
+        else:
+            y = model.fitted() + model.residuals(type="response")
+            grid[FITTED] = rows @ np.linalg.lstsq(model.model_matrix().to_numpy(float), y, rcond=None)[0]
+        out[name] = grid
+    return {name: out[name] for name in POOLING_LINES if name in out}
+
+
+def complete_pooling_lines(model, x: str, n: int = 50, r: Roles | None = None) -> pd.DataFrame:
+    """The fixed formula fitted by least squares to all the model's rows (complete pooling, what
+    ``lp.lm`` of the fixed formula fits), one line per level of each categorical predictor over
+    the x range each has, other numeric predictors at their mean.
+
+    From the model's own model matrix and response (no formula re-parsed); a model with an
+    offset goes through ``lp.lm``, which carries the offset of the formula.
+    """
+    return pooling_frames(model, x, None, n, ["complete pooling"], r)["complete pooling"]
+
+
+def population_frames(model, xs, n: int = 50, interval: str | None = None, level: float = 0.95,
+                      r: Roles | None = None) -> dict:
+    """:func:`population_lines` for each x in ``xs``, {x: frame}, from one model matrix."""
+    if interval not in (None, "confidence", "prediction"):
+        raise ArgumentTypeError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}")
+    if not 0 < level < 1:
+        raise ArgumentTypeError(f"level must be between 0 and 1, not {level!r}")
+    generalized = is_generalized(model)
+    if generalized and interval == "prediction":
+        raise ArgumentTypeError(f"prediction bands need a linear model's residual variance; "
+                                f"{model.formula.text!r} is a {model.family.family} GLMM: use "
+                                f"interval='confidence'")
+    r = r or roles(model)
+    data = model.frame
+    grids = []
+    for x in xs:
+        keys, held = _line_columns(r, x, ())
+        grid = line_grid(data.assign(**{c: data[c].mean() for c in held}), x, keys, held, n)
+        if not is_categorical(data[x]):
+            # over the whole range, not each combination's own
+            lo, hi = float(data[x].min()), float(data[x].max())
+            grid[x] = np.tile(np.linspace(lo, hi, n), grid[LINE].nunique())
+        grids.append(grid)
+    stacked = grids[0] if len(grids) == 1 else pd.concat(grids, ignore_index=True)
+    X = model.model_matrix(stacked).to_numpy()
+    eta = X @ model.fixef().to_numpy()
+    columns = {FITTED: model.family.linkinv(eta) if generalized else eta}
+    if interval is not None:
+        var = np.einsum("ij,jk,ik->i", X, model.vcov().to_numpy(), X)
+        if interval == "prediction":
+            var = var + model.sigma**2
+            if r.groups:
+                rows = model.model_matrix(stacked, type="randomListRaw")
+                for Z, block in zip(rows, model.VarCorr().blocks):
+                    Z = Z.to_numpy()
+                    var = var + np.einsum("ij,jk,ik->i", Z, block.cov, Z)
+        q = norm_ppf(0.5 + level / 2) if r.groups else t_ppf(0.5 + level / 2, model.df_residual)
+        half = q * np.sqrt(var)
+        bounds = (eta - half, eta + half)
+        if generalized:  # a monotone link: the band's ends map to the response scale's
+            bounds = np.sort([model.family.linkinv(b) for b in bounds], axis=0)
+        columns[LOWER], columns[UPPER] = bounds
+    starts = np.cumsum([0] + [len(g) for g in grids])
+    for grid, start, stop in zip(grids, starts[:-1], starts[1:]):
+        for name, values in columns.items():
+            grid[name] = values[start:stop]
+    return dict(zip(xs, grids))
 
 
 def population_lines(model, x: str, n: int = 50, interval: str | None = None,
@@ -180,51 +310,14 @@ def population_lines(model, x: str, n: int = 50, interval: str | None = None,
     σ². q is Student's t on the residual df for lp.lm, the normal quantile for lp.lmer. A GLMM's
     line and confidence band are those of the link scale mapped through the inverse link.
     """
-    if interval not in (None, "confidence", "prediction"):
-        raise ArgumentTypeError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}")
-    if not 0 < level < 1:
-        raise ArgumentTypeError(f"level must be between 0 and 1, not {level!r}")
     check_x(model, x)
-    generalized = is_generalized(model)
-    if generalized and interval == "prediction":
-        raise ArgumentTypeError(f"prediction bands need a linear model's residual variance; "
-                                f"{model.formula.text!r} is a {model.family.family} GLMM: use "
-                                f"interval='confidence'")
-    r = roles(model)
-    data = model.frame
-    keys = [c for c in r.categorical if c != x]
-    held = [c for c in r.numeric if c != x]
-    grid = line_grid(data.assign(**{c: data[c].mean() for c in held}), x, keys, held, n)
-    if not is_categorical(data[x]):
-        # over the whole range, not each combination's own
-        lo, hi = float(data[x].min()), float(data[x].max())
-        grid[x] = np.tile(np.linspace(lo, hi, n), grid[LINE].nunique())
-    X = model.model_matrix(grid).to_numpy()
-    eta = X @ model.fixef().to_numpy()
-    grid[FITTED] = model.family.linkinv(eta) if generalized else eta
-    if interval is None:
-        return grid
-    var = np.einsum("ij,jk,ik->i", X, model.vcov().to_numpy(), X)
-    if interval == "prediction":
-        var = var + model.sigma**2
-        if r.groups:
-            rows = model.model_matrix(grid, type="randomListRaw")
-            for Z, block in zip(rows, model.VarCorr().blocks):
-                Z = Z.to_numpy()
-                var = var + np.einsum("ij,jk,ik->i", Z, block.cov, Z)
-    q = stats.norm.ppf(0.5 + level / 2) if r.groups else stats.t.ppf(0.5 + level / 2, model.df_residual)
-    half = q * np.sqrt(var)
-    bounds = (eta - half, eta + half)
-    if generalized:  # a monotone link: the band's ends map to the response scale's
-        bounds = np.sort([model.family.linkinv(b) for b in bounds], axis=0)
-    grid[LOWER], grid[UPPER] = bounds
-    return grid
+    return population_frames(model, [x], n, interval, level)[x]
 
 
-def reference_levels(model) -> dict[str, object]:
+def reference_levels(model, r: Roles | None = None) -> dict[str, object]:
     """Each categorical predictor's reference level: its first level, as the model encodes it."""
     out = {}
-    for c in roles(model).categorical:
+    for c in (r or roles(model)).categorical:
         column = model.frame[c]
         if isinstance(column.dtype, pd.CategoricalDtype):
             out[c] = column.cat.remove_unused_categories().cat.categories[0]

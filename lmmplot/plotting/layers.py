@@ -7,10 +7,11 @@ and grouping and adds ordinary geoms (``geom_line``, ``geom_ribbon`` ...) drawin
 from __future__ import annotations
 
 import pandas as pd
-from plotnine import aes, geom_line, geom_point, geom_pointrange, geom_ribbon, position_dodge
+from plotnine import aes, geom_point, geom_pointrange, geom_ribbon, position_dodge
 
 from ..errors import ArgumentTypeError, DataError
 from . import frames as F
+from .geoms import geom_lines
 
 LABEL = ".label"  # the column a layer's ``label`` is written to, mapped to colour and linetype
 _ALIASES = {"colour": "color", "linewidth": "size"}
@@ -38,25 +39,27 @@ class ModelLayer:
 
     needs_group = True
 
-    def __init__(self, model, x: str | None, group: str | None, label: str | None, params: dict):
+    def __init__(self, model, x: str | None, group: str | None, label: str | None, params: dict,
+                 roles: F.Roles | None = None):
         self.mapping = params.pop("mapping", None)
-        self.roles = F.roles(model)
+        self.roles = roles or F.roles(model)
         self.formula = model.formula.text
         self.x, self.group, self.label = x, group, label
         self.params = _params(params)
         if x is not None:
-            F.check_x(model, x)
+            F.check_x(model, x, self.roles)
         if group is not None:
-            F.group_columns(model, group)
+            F.group_columns(model, group, self.roles)
 
     def _compute(self, model, make) -> None:
-        """``make(model, x, group)`` for every x and grouping factor the plot might ask for."""
+        """``make(model, xs, groups)``, {(x, group): frame}, for every x and grouping factor the
+        plot might ask for."""
         xs = [self.x] if self.x is not None else list(self.roles.predictors)
         if not self.needs_group or not self.roles.groups:
             groups = [None]
         else:
             groups = [self.group] if self.group is not None else list(self.roles.groups)
-        self._frames = {(x, g): make(model, x, g) for x in xs for g in groups}
+        self._frames = make(model, xs, groups)
 
     # ----------------------------------------------------------------- resolve
     def _resolve(self, plot) -> tuple[str, str | None, pd.DataFrame]:
@@ -137,8 +140,20 @@ class ModelLayer:
             mapping = self._mapping(plot, frame, geom_point, x=x, y=F.FITTED, group=F.LINE)
             return [geom_point(mapping, frame, inherit_aes=False, position=position_dodge(width=dodge),
                                **self.params)]
-        mapping = self._mapping(plot, frame, geom_line, x=x, y=F.FITTED, group=F.LINE)
-        return [geom_line(mapping, frame, inherit_aes=False, **self.params)]
+        mapping = self._mapping(plot, frame, geom_lines, x=x, y=F.FITTED, group=F.LINE)
+        return [geom_lines(mapping, frame, inherit_aes=False, **self.params)]
+
+    @classmethod
+    def of_frame(cls, model, frame: pd.DataFrame, x: str, group: str | None, label=None, dodge: float = 0.5,
+                 roles: F.Roles | None = None, **params) -> "ModelLayer":
+        """The layer drawing ``frame``, lines made from ``model`` elsewhere (columns ``x``,
+        ``.fitted``, ``.line``), when the plot's x is ``x`` and its grouping factor ``group``
+        (``roles``: the model's, if known)."""
+        self = cls.__new__(cls)
+        ModelLayer.__init__(self, model, x, group, label, params, roles)
+        self.dodge = dodge
+        self._frames = {(x, group): frame}
+        return self
 
 
 class geom_fitted(ModelLayer):
@@ -173,7 +188,8 @@ class geom_fitted(ModelLayer):
     def __init__(self, model, x=None, group=None, n: int = 50, label=None, dodge: float = 0.5, **params):
         super().__init__(model, x, group, label, params)
         self.dodge = dodge
-        self._compute(model, lambda m, x, g: F.fitted_lines(m, x, g, n))
+        self._compute(model, lambda m, xs, groups: F.fitted_frames(m, xs, groups, n, self.roles))
+
 
     def geoms(self, plot, frame, x):
         return self._lines_or_points(plot, frame, x, self.dodge)
@@ -192,7 +208,7 @@ class geom_no_pooling(ModelLayer):
             raise ArgumentTypeError(f"geom_no_pooling needs a mixed model (lp.lmer) for its groups, not "
                                     f"{self.formula!r}")
         self.dodge = dodge
-        self._compute(model, lambda m, x, g: F.no_pooling_lines(m, x, g, n))
+        self._compute(model, lambda m, xs, groups: F.no_pooling_frames(m, xs, groups, n, self.roles))
 
     def geoms(self, plot, frame, x):
         return self._lines_or_points(plot, frame, x, self.dodge)
@@ -228,8 +244,9 @@ class geom_population(ModelLayer):
                  fill: str = "#999999", band_alpha: float = 0.4, dodge: float = 0.5, **params):
         super().__init__(model, x, None, label, params)
         self.interval, self.fill, self.band_alpha, self.dodge = interval, fill, band_alpha, dodge
-        self.reference = F.reference_levels(model)
-        self._compute(model, lambda m, x, g: F.population_lines(m, x, n, interval, level))
+        self.reference = F.reference_levels(model, self.roles)
+        self._compute(model, lambda m, xs, _: {(x, None): frame for x, frame in
+                                              F.population_frames(m, xs, n, interval, level, self.roles).items()})
 
     def geoms(self, plot, frame, x):
         mapping, facets = plot_columns(plot)
@@ -238,7 +255,7 @@ class geom_population(ModelLayer):
             if col != x and col in frame.columns and col not in used:
                 frame = frame[frame[col] == ref]
         params = dict(self.params)
-        if "color" not in params and "color" not in self._mapping(plot, frame, geom_line) and self.label is None:
+        if "color" not in params and "color" not in self._mapping(plot, frame, geom_lines) and self.label is None:
             params["color"] = "#3366FF"
         params.setdefault("size", 1)
         out = []
@@ -254,6 +271,6 @@ class geom_population(ModelLayer):
         if self.interval:
             band = aes(x=x, ymin=F.LOWER, ymax=F.UPPER, group=F.LINE)
             out.append(geom_ribbon(band, frame, inherit_aes=False, fill=self.fill, alpha=self.band_alpha))
-        m = self._mapping(plot, frame, geom_line, x=x, y=F.FITTED, group=F.LINE)
-        out.append(geom_line(m, frame, inherit_aes=False, **params))
+        m = self._mapping(plot, frame, geom_lines, x=x, y=F.FITTED, group=F.LINE)
+        out.append(geom_lines(m, frame, inherit_aes=False, **params))
         return out

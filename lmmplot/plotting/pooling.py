@@ -6,9 +6,9 @@ from numbers import Real
 from plotnine import aes, coord_cartesian, facet_wrap, geom_point, ggplot, labs, scale_color_manual, scale_linetype_manual
 
 from ..errors import ArgumentTypeError, DataError
-from ..lm import lm
 from . import frames as F
-from .layers import geom_fitted, geom_no_pooling
+from .geoms import guide_lean_legend
+from .layers import geom_fitted
 
 POOLING = {  # name: (colour, linetype); told apart by linetype as well as by colour
     "complete pooling": ("black", "dashed"),
@@ -54,7 +54,7 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     roles = F.roles(model)
     if not roles.groups:
         raise ArgumentTypeError(f"plot_pooling needs a mixed model (lp.lmer), not {model.formula.text!r}")
-    columns = F.group_columns(model, group)
+    columns = F.group_columns(model, group, roles)
     if x is None:
         if not roles.numeric:
             raise ArgumentTypeError(f"{model.formula.text!r} has no numeric predictor: pass x=")
@@ -71,22 +71,22 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     response = model.formula.response
     data = model.frame
     group = next(g for g, cols in roles.groups.items() if cols == columns)
-    layers = {
-        "complete pooling": lambda: geom_fitted(lm(model.formula.fixed_formula, data), x=x, n=n,
-                                                label="complete pooling", size=size),
-        "no pooling": lambda: geom_no_pooling(model, x=x, group=group, n=n, label="no pooling", size=size),
-        "partial pooling": lambda: geom_fitted(model, x=x, group=group, n=n, label="partial pooling",
-                                               size=size),
-    }
+    frames = F.pooling_frames(model, x, group, n, lines, roles)
     names = [name for name in POOLING if name in lines]
     mapping = aes(x, response) if colour is None else aes(x, response, colour=colour)
-    plot = ggplot(data, mapping) + geom_point(alpha=0.6) + [layers[name]() for name in names]
+    plot = ggplot(data, mapping)  # a new plot: added to in place, as plotnine's + copies it each time
+    plot += geom_point(alpha=0.6)
+    plot += [geom_fitted.of_frame(model, frames[name], x, group, label=name, roles=roles, size=size)
+             for name in names]
     if facet:
         plot += facet_wrap(list(columns))
     if names and colour is None:
-        plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling")
+        plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling",
+                                   guide=guide_lean_legend())
     if names:
-        plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling")
+        plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling",
+                                      guide=guide_lean_legend())
     if ylim is not None:
         plot += coord_cartesian(ylim=(float(ylim[0]), float(ylim[1])))
-    return plot + labs(x=x, y=response)
+    plot += labs(x=x, y=response)
+    return plot

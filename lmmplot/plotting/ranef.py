@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from plotnine import (aes, facet_wrap, geom_point, geom_segment, geom_vline, ggplot, labs,
                       scale_y_discrete, theme_bw)
-from scipy import stats
 
+from ..distributions import norm_ppf
 from ._checks import level_arg, mixed_model
 
 _SEP = "\t"  # joins group and level in the y key, so equal labels of two factors stay apart
@@ -22,7 +22,7 @@ def ranef_frame(model, level: float = 0.95) -> pd.DataFrame:
     qqmath), ``panel`` (the facet label) and ``.key`` (the y position: the levels of each
     factor ordered by its first term, as lme4's dotplot).
     """
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     parts, keys = [], []
     ranef = model.ranef(condVar=True)
     for group, modes in ranef.items():
@@ -31,10 +31,11 @@ def ranef_frame(model, level: float = 0.95) -> pd.DataFrame:
         for term in modes.columns:
             values = modes[term].to_numpy()
             n = len(values)
-            ranks = stats.rankdata(values, method="ordinal")
+            ranks = np.empty(n)  # ordinal ranks: ties in the order the levels come
+            ranks[np.argsort(values, kind="stable")] = np.arange(1, n + 1)
             parts.append(pd.DataFrame({
                 "group": group, "term": term, "level": modes.index.to_numpy(), "condval": values,
-                "condsd": sds[term].to_numpy(), "quantile": stats.norm.ppf((ranks - 0.5) / n)}))
+                "condsd": sds[term].to_numpy(), "quantile": norm_ppf((ranks - 0.5) / n)}))
         keys += [f"{group}{_SEP}{lev}" for lev in order]
     out = pd.concat(parts, ignore_index=True)
     out["lower"] = out["condval"] - z * out["condsd"]

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from plotnine import (aes, arrow, facet_wrap, geom_path, geom_point, geom_rect, geom_segment,
                       geom_vline, ggplot, labs, scale_fill_manual, scale_shape_manual, theme_bw)
-from scipy import stats
 
+from ..distributions import norm_ppf
 from ..errors import ArgumentTypeError
 from ..lm import lm
 from ..lmlist import LmList
@@ -47,7 +47,7 @@ def shrinkage_data(model, group: str, space: str):
     end = model.coef()[group][terms]
     if set(terms) == set(fixef.index):
         group_vars = model.variables.groups[group]
-        start = LmList(model.formula.fixed_formula, group_vars, model.frame).coef()[terms]
+        start = LmList.from_model(model, group_vars).coef()[terms]
         label = "No pooling (lmList)"
     else:
         start = unpenalized.coef()[group][terms]
@@ -58,7 +58,7 @@ def shrinkage_data(model, group: str, space: str):
 def _ellipse(centre: np.ndarray, cov: np.ndarray, level: float, n: int = 120) -> np.ndarray:
     """n points on the contour of N(centre, cov) holding probability ``level``."""
     vals, vecs = np.linalg.eigh(cov)
-    radius = np.sqrt(stats.chi2.ppf(level, 2))
+    radius = np.sqrt(-2 * np.log1p(-level))  # χ² on 2 df is exponential: its quantile is −2 log(1 − p)
     t = np.linspace(0, 2 * np.pi, n)
     circle = np.stack([np.cos(t), np.sin(t)])
     return centre[:, None] + radius * vecs @ (np.sqrt(np.clip(vals, 0, None))[:, None] * circle)
@@ -117,7 +117,7 @@ def _line_plot(start, end, centre, cov, complete, names, levels, group) -> ggplo
                       arrows.assign(x=arrows["xend"], estimate=names[1])], ignore_index=True)
     ends["estimate"] = pd.Categorical(ends["estimate"], categories=list(names))
     sd = float(np.sqrt(cov.iloc[0, 0]))
-    half = stats.norm.ppf(0.5 + np.asarray(levels) / 2) * sd
+    half = norm_ppf(0.5 + np.asarray(levels) / 2) * sd
     bands = pd.DataFrame({"xmin": centre[term] - half, "xmax": centre[term] + half,
                           "ymin": -np.inf, "ymax": np.inf, "prob": [f"{lev:g}" for lev in levels]})
     plot = (ggplot(arrows)
