@@ -36,24 +36,30 @@ seconds <- function(t0) as.numeric(difftime(Sys.time(), t0, units = "secs"))
 json_string <- function(s) paste0("\"", gsub("\"", "\\\"", gsub("\\", "\\\\", gsub("\n", " ", s),
                                                                fixed = TRUE), fixed = TRUE), "\"")
 
+cpu_seconds <- function(c0) { d <- proc.time() - c0; d[["user.self"]] + d[["sys.self"]] }
 t0 <- Sys.time()
+c0 <- proc.time()
 model <- fit()
 first <- seconds(t0)
 times <- first
+cpu <- cpu_seconds(c0)
 if (first < budget) {
   reps <- max(min_reps, min(max_reps, ceiling(budget / first)))
-  times <- numeric(reps)
+  times <- cpu <- numeric(reps)
   for (i in seq_len(reps)) {
     model <- NULL
     t0 <- Sys.time()
+    c0 <- proc.time()
     model <- fit()
     times[i] <- seconds(t0)
+    cpu[i] <- cpu_seconds(c0)
   }
 }
 messages <- model@optinfo$conv$lme4$messages
 cat("\n", sprintf(
-  '{"rows": %d, "times": [%s], "median": %.17g, "objective": %.17g, "messages": [%s], "version": "%s", "blas": "%s"}',
+  '{"rows": %d, "times": [%s], "median": %.17g, "cpu_times": [%s], "cpu_median": %.17g, "objective": %.17g, "messages": [%s], "version": "%s", "blas": "%s"}',
   nobs(model), paste(sprintf("%.17g", times), collapse = ", "), median(times),
+  paste(sprintf("%.17g", cpu), collapse = ", "), median(cpu),
   -2 * as.numeric(logLik(model)),
   paste(vapply(as.character(messages), json_string, ""), collapse = ", "),
   as.character(packageVersion("lme4")), sessionInfo()$BLAS

@@ -5,6 +5,7 @@ Usage:
     python benchmarks/glmm.py --only verbagg cbpp_binomial
     python benchmarks/glmm.py --no-lme4 --json out.json
     python benchmarks/glmm.py --show out.json       # the table of an earlier run again
+    python benchmarks/glmm.py --lme4-from out.json  # lmmplot afresh, lme4's rows taken from an earlier run
     python benchmarks/glmm.py --child NAME          # (internal) time lmmplot on one target
 
 Each side fits the target once as a warm-up, then repeats enough fits to fill a time budget
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -26,9 +28,10 @@ from typing import Callable
 
 import pandas as pd
 
-import simulate
-from measure import child_args, memory_mb, reset_peak_memory, run_child, timed_repeats
-from run import environment, lmmplot_revision, seconds
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's lmmplot, not an installed one
+import simulate  # noqa: E402
+from measure import child_args, memory_mb, reset_peak_memory, run_child, timed_repeats  # noqa: E402
+from run import environment, lmmplot_revision, seconds  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OBJECTIVE_TOL = 1e-4  # -2 logLik may exceed lme4's by at most this
@@ -113,14 +116,22 @@ def child() -> None:
     before_mb, _ = memory_mb()
     weights = data[target.weights] if target.weights else None
 
+    cpu = []
+
     def fit():
+        t0 = time.process_time()
         if target.family == "negbin":
-            return lp.glmer_nb(target.formula, data)
-        return lp.glmer(target.formula, data, family=target.family, nAGQ=target.nAGQ, weights=weights)
+            model = lp.glmer_nb(target.formula, data)
+        else:
+            model = lp.glmer(target.formula, data, family=target.family, nAGQ=target.nAGQ, weights=weights)
+        cpu.append(time.process_time() - t0)
+        return model
 
     times, model = timed_repeats(fit, args.budget, args.min_reps, args.max_reps)
+    cpu = cpu[-len(times):]
     print(json.dumps({
         "rows": int(model.nobs), "times": times, "median": statistics.median(times),
+        "cpu_times": cpu, "cpu_median": statistics.median(cpu),
         "objective": -2.0 * float(model.logLik()), "messages": list(model.messages),
         "import_seconds": import_seconds, "before_fit_mb": before_mb, "peak_reset": peak_reset,
     }))
@@ -155,12 +166,17 @@ def verdict(target: GlmmTarget, row: dict) -> str:
         failed.append(f"{row['lmmplot']['peak_mb']:.0f} MB > {target.max_mb:g} MB")
     if theirs is None:
         return "no (" + "; ".join(failed) + ")" if failed else "? (lme4 unknown)"
-    ratio = ours["median"] / theirs["median"]
+    ratio = _cpu(ours) / _cpu(theirs)
     if ratio > target.max_ratio:
         failed.append(f"ratio {ratio:.2f} > {target.max_ratio:g}")
     if ours["objective"] - theirs["objective"] > OBJECTIVE_TOL:
         failed.append("objective above lme4's")
     return "no (" + "; ".join(failed) + ")" if failed else "yes"
+
+
+def _cpu(answer: dict) -> float:
+    """The median CPU time of the fits (wall time for results stored before CPU time was)."""
+    return answer.get("cpu_median", answer["median"])
 
 
 def _goal(target: GlmmTarget) -> str:
@@ -173,22 +189,28 @@ def _goal(target: GlmmTarget) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    head = ("| target | rows | family (nAGQ) | lmmplot (s) | lme4 (s) | lmmplot/lme4 | -2 logLik − lme4's "
-            "| lmmplot peak MB | lme4 peak MB | goal | met |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| target | rows | family (nAGQ) | lmmplot CPU (wall) s | lme4 CPU (wall) s | lmmplot/lme4 (CPU) "
+            "| -2 logLik − lme4's | lmmplot peak MB | lme4 peak MB | load average | goal | met |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for row in rows:
         t = BY_NAME[row["name"]]
         ours, r = row["lmmplot"].get("answer"), (row.get("lme4") or {}).get("answer")
-        ratio = f"{ours['median'] / r['median']:.3f}" if ours and r else "—"
+        ratio = f"{_cpu(ours) / _cpu(r):.3f}" if ours and r else "—"
         diff = f"{ours['objective'] - r['objective']:+.2e}" if ours and r else "—"
         n = f"{(ours or r or {}).get('rows', 0):,}"
         lme4_mb = f"{row['lme4']['peak_mb']:.0f}" if r else "—"
+        load = " ".join(f"{x:.1f}" for x in row.get("load", ()))
         lines.append(
             f"| {t.name} | {n} | {t.family} ({t.nAGQ}) | "
-            f"{seconds(ours['median']) if ours else row['lmmplot']['status']} | "
-            f"{seconds(r['median']) if r else (row.get('lme4') or {}).get('status', 'not run')} | {ratio} | {diff} | "
-            f"{row['lmmplot']['peak_mb']:.0f} | {lme4_mb} | {_goal(t)} | {verdict(t, row)} |")
+            f"{_times(ours) if ours else row['lmmplot']['status']} | "
+            f"{_times(r) if r else (row.get('lme4') or {}).get('status', 'not run')} | {ratio} | {diff} | "
+            f"{row['lmmplot']['peak_mb']:.0f} | {lme4_mb} | {load} | {_goal(t)} | {verdict(t, row)} |")
     return "\n".join(lines)
+
+
+def _times(answer: dict) -> str:
+    return f"{seconds(_cpu(answer))} ({seconds(answer['median'])})"
 
 
 def main() -> None:
@@ -200,17 +222,23 @@ def main() -> None:
     parser.add_argument("--no-lme4", action="store_true")
     parser.add_argument("--json")
     parser.add_argument("--show")
+    parser.add_argument("--lme4-from", help="take lme4's rows from an earlier run's JSON instead of rerunning R")
     args = parser.parse_args()
     if args.show:
         saved = json.loads(Path(args.show).read_text())
         print(f"*Environment: {saved['environment']}*\n\n{markdown(saved['rows'])}")
         return
     targets = [BY_NAME[n] for n in args.only] if args.only else TARGETS
+    earlier = {r["name"]: r for r in json.loads(Path(args.lme4_from).read_text())["rows"]} if args.lme4_from else {}
     rows = []
     for t in targets:
         print(f"[glmm] {t.name}: lmmplot ...", file=sys.stderr, flush=True)
-        row = {"name": t.name, "lmmplot": run_lmmplot(t, timeout=600)}
-        if not args.no_lme4:
+        row = {"name": t.name, "load": os.getloadavg(), "lmmplot": run_lmmplot(t, timeout=600)}
+        if t.name in earlier and "lme4" in earlier[t.name]:
+            row["lme4"] = earlier[t.name]["lme4"]
+            row["lme4_env"] = earlier[t.name].get("lme4_env")
+            row["lme4_load"] = earlier[t.name].get("load")
+        elif not args.no_lme4:
             print(f"[glmm] {t.name}: lme4 ...", file=sys.stderr, flush=True)
             row["lme4"] = run_lme4(t, timeout=1800)
             if row["lme4"]["answer"]:

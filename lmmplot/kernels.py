@@ -83,6 +83,9 @@ def rest_update(ptr, rows, vals, W, F, S, q_rest):
     """
     nlev, p, _ = W.shape
     m = F.shape[1]
+    if p == 1:
+        _rest_update_scalar(ptr, rows, vals, W, F, S, q_rest)
+        return
     longest = 0
     for j in range(nlev):
         longest = max(longest, ptr[j + 1] - ptr[j])
@@ -108,6 +111,29 @@ def rest_update(ptr, rows, vals, W, F, S, q_rest):
                 for a in range(p):
                     s += H[i, a] * F[j, c, a]
                 S[q_rest + c, r1] -= s
+
+
+@njit(cache=True)
+def _rest_update_scalar(ptr, rows, vals, W, F, S, q_rest):
+    """rest_update for a scalar first term (p1 = 1): H_j is a column, no inner loops over p1."""
+    nlev = W.shape[0]
+    m = F.shape[1]
+    longest = 0
+    for j in range(nlev):
+        longest = max(longest, ptr[j + 1] - ptr[j])
+    H = np.empty(longest)
+    for j in range(nlev):
+        start, stop = ptr[j], ptr[j + 1]
+        wj = W[j, 0, 0]
+        for i in range(stop - start):
+            H[i] = vals[start + i, 0] * wj
+        for i in range(stop - start):
+            r1 = rows[start + i]
+            h = H[i]
+            for k in range(i + 1):
+                S[r1, rows[start + k]] -= h * H[k]
+            for c in range(m):
+                S[q_rest + c, r1] -= h * F[j, c, 0]
 
 
 @njit(cache=True)

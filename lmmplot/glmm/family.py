@@ -164,6 +164,15 @@ class Family:
         mu = np.asarray(mu, dtype=float)
         return bool(np.all(np.isfinite(mu)) and np.all(mu > 0))
 
+    def loglik_constant(self, y, wt) -> float | None:
+        """``aic(μ) − Σ dev_resids(μ)`` where it does not depend on μ (then −2 log-likelihood
+        is the deviance plus it); None where it does (a dispersion, non-integer counts)."""
+        return None
+
+    def _constant_at(self, y, wt, mu: float) -> float:
+        mu = np.full(len(y), mu)
+        return float(self.aic(y, None, mu, wt) - np.sum(self.dev_resids(y, mu, wt)))
+
     def __eq__(self, other):
         return type(other) is type(self) and other.family == self.family and other.link == self.link
 
@@ -201,6 +210,13 @@ class binomial(Family):
         y, mu = np.asarray(y, dtype=float), np.asarray(mu, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2 * np.asarray(wt) * (special.xlogy(y, y / mu) + special.xlogy(1 - y, (1 - y) / (1 - mu)))
+
+    def loglik_constant(self, y, wt) -> float | None:
+        # aic rounds the counts wt·y and wt: with whole counts it is the deviance plus a constant
+        y, wt = np.asarray(y, dtype=float), np.asarray(wt, dtype=float)
+        if np.any(np.abs(wt * y - np.round(wt * y)) > 1e-9) or np.any(np.abs(wt - np.round(wt)) > 1e-9):
+            return None
+        return self._constant_at(y, wt, 0.5)
 
     def aic(self, y, n, mu, wt, dev=None):
         y, mu, wt = (np.asarray(a, dtype=float) for a in (y, mu, wt))
@@ -298,6 +314,9 @@ class poisson(Family):
     def aic(self, y, n, mu, wt, dev=None):
         y, mu, wt = (np.asarray(a, dtype=float) for a in (y, mu, wt))
         return -2 * np.sum((special.xlogy(y, mu) - mu - special.gammaln(y + 1)) * wt)
+
+    def loglik_constant(self, y, wt) -> float | None:
+        return self._constant_at(y, wt, 1.0)
 
     def initialize(self, y, weights=None, name: str = "y"):
         """R's ``poisson()$initialize``: counts must be non-negative (and whole, where R's
@@ -426,6 +445,9 @@ class negative_binomial(Family):
         term = ((y + th) * np.log(mu + th) - special.xlogy(y, mu) + special.gammaln(y + 1)
                 - th * np.log(th) + special.gammaln(th) - special.gammaln(th + y))
         return 2 * np.sum(term * wt)
+
+    def loglik_constant(self, y, wt) -> float | None:
+        return self._constant_at(y, wt, 1.0)
 
     def initialize(self, y, weights=None, name: str = "y"):
         """MASS's initialize: counts must be non-negative (and whole); ``mustart = y + (y == 0)/6``."""

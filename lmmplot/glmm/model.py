@@ -23,11 +23,12 @@ from ..frame import _materialize, as_pandas, owned_columns
 from ..linalg import BlockedSystem, single_threaded_blas
 from ..model import MixedModel, check_convergence, lmer
 from ..numderiv import deriv12
-from ..optimize import bobyqa, minimize_theta
+from ..optimize import OptimResult, _newton_step, bobyqa, minimize_theta
 from .family import negative_binomial, poisson, resolve
 from .pirls import Modes, Pirls, QuadratureRule
 
 _CBIND = re.compile(r"cbind\s*\((.*)\)", re.S)
+NEWTON_MAX_PARAMETERS = 4  # up to this many (θ, β), the second stage starts with Newton's method
 
 
 def response_values(text: str, frame: pd.DataFrame):
@@ -105,7 +106,12 @@ class GeneralizedLinearMixedModel(MixedModel):
 
     @property
     def pirls(self) -> Pirls:
-        return Pirls(self.system, self.family, self.y, self.prior_weights, self.offset)
+        """PIRLS on this model's system (set up once per system, family and response)."""
+        key = (self.system, self.family, self.y, self.prior_weights, self.offset)
+        cached = self.__dict__.get("_pirls")
+        if cached is None or any(a is not b for a, b in zip(cached[0], key)):
+            cached = self._pirls = (key, Pirls(*key))
+        return cached[1]
 
     # ------------------------------------------------------------------ the deviance
     def deviance_stage1(self, theta: np.ndarray) -> float:
@@ -158,7 +164,8 @@ class GeneralizedLinearMixedModel(MixedModel):
                 lower = np.concatenate([self.theta_lower, np.full(self.n_fixed, -np.inf)])
                 scale = np.concatenate([theta_scale, self._beta_scale(start)])
                 if checks:
-                    self.optim = minimize_theta(self.deviance_at, start, lower, scale, second_start=False)
+                    self.optim = (self._newton(start, lower, scale) if start.size <= NEWTON_MAX_PARAMETERS else None
+                                  ) or minimize_theta(self.deviance_at, start, lower, scale, second_start=False)
                     par = self.optim.theta
                 else:
                     phi, _ = bobyqa(lambda x, grad: self.deviance_at(x * scale), start / scale, lower / scale,
@@ -172,6 +179,32 @@ class GeneralizedLinearMixedModel(MixedModel):
             for msg in self.messages:
                 warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return self
+
+    def _newton(self, start: np.ndarray, lower: np.ndarray, scale: np.ndarray) -> OptimResult | None:
+        """Newton's method on the deviance from ``start``, with central-difference derivatives
+        (1 + 2k + k(k − 1) evaluations a step, fewer than BOBYQA takes for few parameters k).
+
+        Stops when a step is below 10⁻³ in the optimizer's units, as :func:`minimize_theta`'s
+        Newton check does; None (for BOBYQA to take over) where a θ nears its bound, the
+        Hessian is not positive definite, or a step does not lower the deviance.
+        """
+        nt = self.theta_lower.size
+        x, fx, nfev = start, self.deviance_at(start), 1
+        for _ in range(6):
+            if np.any(x[:nt][self.theta_lower == 0] < 1e-4):  # a θ near its bound: BOBYQA's case
+                return None
+            grad, hess = deriv12(self.deviance_at, x)
+            step = _newton_step(grad, hess)
+            nfev += 2 * x.size**2 + 1
+            if step is None or np.any(x - step < lower):
+                return None
+            fn = self.deviance_at(x - step)
+            if not fn <= fx + 1e-11 * abs(fx):
+                return None
+            x, fx = x - step, fn
+            if np.max(np.abs(step / scale)) < 1e-3:
+                return OptimResult(x, fx, nfev, 0)
+        return None
 
     def check(self) -> None:
         """lme4's convergence checks at the estimates, and the Hessian its vcov reads.
@@ -194,9 +227,9 @@ class GeneralizedLinearMixedModel(MixedModel):
             self.conv_code, self.messages = check_convergence(self.theta, self.theta_lower, None, None)
 
     def _beta_scale(self, par: np.ndarray) -> np.ndarray:
-        """A unit for each β: its standard error from the first stage's R_X."""
+        """A unit for each β: its standard error from R_X at ``par``."""
         self.deviance_at(par)
-        se = np.sqrt(np.diag(self._vcov_rx()))
+        se = np.sqrt(np.diag(self._vcov_rx(self.pirls.final_factor(self.modes))))
         return np.where(np.isfinite(se) & (se > 0), se, 1.0)
 
     def lme4_deviance(self, par: np.ndarray) -> float:
@@ -216,14 +249,18 @@ class GeneralizedLinearMixedModel(MixedModel):
         nt = self.theta_lower.size
         self.objective_value = self.deviance_at(par) if self.nAGQ > 0 else self.deviance_stage1(par[:nt])
         self.theta = par[:nt].copy()
-        self.factor = self.modes.factor
+        self.factor = self.pirls.final_factor(self.modes)
         self._forget()
 
     def _derivatives(self, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """At (θ, β): the gradient of the deviance optimized, and lme4's Hessian (of
         :meth:`lme4_deviance`); the model is left at (θ, β)."""
         _, hess = deriv12(self.lme4_deviance, par)
-        grad = numeric_gradient(self.deviance_at, par)
+        optim = getattr(self, "optim", None)
+        if optim is not None and optim.grad is not None and np.array_equal(optim.theta, par):
+            grad = optim.grad  # the optimizer's check took these central differences already
+        else:
+            grad = numeric_gradient(self.deviance_at, par)
         self._set_estimates(par)
         return grad, hess
 
@@ -251,11 +288,11 @@ class GeneralizedLinearMixedModel(MixedModel):
     def _residual_row(self) -> bool:
         return bool(self.family.has_dispersion)
 
-    def _vcov_rx(self) -> np.ndarray:
-        """σ²(R_XᵀR_X)⁻¹ from the last PIRLS factor (lme4's fallback): R_X of the user's X (the
-        factor's block is of the system's orthogonalized X, at the same weights)."""
-        p = self.system.p
-        RX = self.system.RX(self.modes.factor)
+    def _vcov_rx(self, factor=None) -> np.ndarray:
+        """σ²(R_XᵀR_X)⁻¹ from the joint factor at the estimates' weights (lme4's fallback): R_X of
+        the user's X (the factor's block is of the system's orthogonalized X)."""
+        RX = self.system.RX(self.factor if factor is None else factor)
+        p = RX.shape[0]
         Rinv = scipy.linalg.solve_triangular(RX, np.eye(p), lower=False)
         return self.sigma**2 * (Rinv @ Rinv.T)
 

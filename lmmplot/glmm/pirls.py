@@ -1,9 +1,11 @@
 """Penalized iteratively reweighted least squares: the conditional modes of a GLMM at (θ, β).
 
-Each iteration refills the engine's blocked system with the working weights and working
-response of the current linear predictor (the structure is the system's own, derived once)
-and solves the penalized weighted least-squares problem, for u alone (β given) or for u and
-β together; steps are halved while the penalized deviance rises, as lme4's pwrssUpdate.
+Each iteration fills the blocks of the engine's weighted blocked system with the working
+weights and response of the current linear predictor (the structure is the system's own,
+derived once; the filling is one compiled pass, :mod:`.kernels`), factors it, and solves
+the penalized weighted least-squares problem, for u alone (β given: a system without X) or
+for u and β together; steps are halved while the penalized deviance rises, as lme4's
+pwrssUpdate.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from numpy.polynomial.hermite import hermgauss
 
 from ..errors import DataError
 from ..linalg import BlockedSystem, Factor
+from . import kernels
 
 TOL = 1e-10  # relative change of the penalized deviance that ends the iterations ...
 ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smooth enough for
@@ -21,6 +24,7 @@ ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smoo
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
 MAX_HALVINGS = 20
+_NONE = np.zeros(0)
 
 
 @dataclass
@@ -41,34 +45,89 @@ class Modes:
         return float(np.sum(self.u1**2) + np.sum(self.u_rest**2))
 
 
+class _Blocks:
+    """The arrays one weighting fills, for a system with ``m`` columns after Z (X and z, or z)."""
+
+    def __init__(self, system: BlockedSystem, npairs: int):
+        l1, p1, qr, m = system.l1, system.p1, system.q_rest, system.mxy
+        self.system = system
+        self.A11 = np.empty((l1, p1, p1))
+        self.E = np.empty((l1, m, p1))
+        self.vals = np.empty((npairs, p1))
+        self.A22 = np.empty((qr + m, qr + m))
+
+
 class Pirls:
-    """PIRLS for one model: the response, prior weights, offset and family, on a blocked system."""
+    """PIRLS for one model: the response, prior weights, offset and family, on a blocked system.
+
+    ``system`` (with X) serves the joint solves; a copy of its structure without X serves
+    the solves for u at a given β. Everything that does not depend on θ, β or the weights
+    (the kernels' index arrays, the family's codes, the log-likelihood's constant) is set
+    up here, once.
+    """
 
     def __init__(self, system: BlockedSystem, family, y: np.ndarray, prior_weights: np.ndarray,
                  offset: np.ndarray):
         self.system, self.family = system, family
-        self.y, self.pw, self.offset = y, prior_weights, offset
-        self.X = system.X
-
-    def linear_predictor(self, theta, u1, u_rest, beta) -> np.ndarray:
-        """η = offset + Xβ + ZΛu."""
-        s = self.system
-        first = s.first
-        T1 = first.factor(theta[s.theta_slices[0]])
-        b1 = u1 @ T1.T
-        if s.p1 == 1:
-            eta = first.rows[:, 0] * b1[first.codes, 0]
+        self.y, self.pw = np.ascontiguousarray(y, float), np.ascontiguousarray(prior_weights, float)
+        self.offset = np.ascontiguousarray(offset, float)
+        self.X = np.ascontiguousarray(system.X, float)
+        n = system.n
+        self.conditional = BlockedSystem(system.terms, np.zeros((n, 0)), np.zeros(n))
+        first = system.first
+        self.codes = np.ascontiguousarray(first.codes, np.int64)
+        self.R1 = np.ascontiguousarray(first.rows, float)
+        if system.q_rest:
+            Zr = system.Z_rest
+            self.indptr, self.indices = Zr.indptr.astype(np.int64), Zr.indices.astype(np.int64)
+            self.data = np.ascontiguousarray(Zr.data, float)
+            pairs = system._pairs
+            self.pair, self.ptr, self.rows = pairs.inverse.astype(np.int64), pairs.ptr, pairs.rows
+            npairs = pairs.npairs
         else:
-            eta = np.einsum("ij,ij->i", first.rows, b1[first.codes])
-        eta = eta + self.offset + self.X @ beta
-        if s.q_rest:
-            eta += s.Z_rest @ s.lam_rest_times(theta, u_rest)
-        return eta
+            self.indptr = np.zeros(n + 1, np.int64)
+            self.indices, self.pair, self.rows = (np.zeros(0, np.int64),) * 3
+            self.data = _NONE
+            self.ptr = np.zeros(system.l1 + 1, np.int64)
+            npairs = 0
+        self._joint, self._cond = _Blocks(system, npairs), _Blocks(self.conditional, npairs)
+        self._noX = np.zeros((n, 0))
+        self._no_b1 = np.zeros((system.l1, system.p1))
+        self.fam_code, self.link_code, self.nb_theta = _codes(family)
+        self._aic_constant = family.loglik_constant(self.y, self.pw)
 
-    def penalized_deviance(self, eta, u1, u_rest) -> tuple[float, np.ndarray, np.ndarray]:
-        mu = self.family.linkinv(eta)
-        dr = self.family.dev_resids(self.y, mu, self.pw)
-        return float(dr.sum() + np.sum(u1**2) + np.sum(u_rest**2)), mu, dr
+    def _fill(self, blocks: _Blocks, eta: np.ndarray, base: np.ndarray, X: np.ndarray, b1=None,
+              b_rest=_NONE, beta=_NONE):
+        """Σ dr, μ, the deviance residuals dr and the working weights at η; the blocks filled
+        for those weights.
+
+        Given ``b1`` (l1 × p1), η is computed into ``eta`` first, from b1, ``b_rest`` and ``beta``.
+        """
+        mu, dr, w = np.empty(eta.size), np.empty(eta.size), np.empty(eta.size)
+        predict = b1 is not None
+        dev = kernels.fill(self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base,
+                           self.codes, self.R1, self.indptr, self.indices, self.data, self.pair, X,
+                           predict, b1 if predict else self._no_b1, b_rest, beta,
+                           mu, dr, w, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        return dev, mu, dr, w
+
+    def _factor(self, blocks: _Blocks, theta: np.ndarray) -> Factor:
+        s = blocks.system
+        s.A11, s.E, s.A22, s.blocks = blocks.A11, blocks.E, blocks.A22, (self.ptr, self.rows, blocks.vals)
+        f = s.factor(theta)
+        if not f.ok:
+            raise DataError("PIRLS: the penalized weighted cross-product is not positive definite")
+        return f
+
+    def linear_predictor(self, theta, u1, u_rest, beta, base=None, X=None) -> np.ndarray:
+        """η = offset + Xβ + ZΛu (or ``base`` + ZΛu + ``X`` β)."""
+        s = self.system
+        T1 = s.first.factor(theta[s.theta_slices[0]])
+        b_rest = s.lam_rest_times(theta, u_rest) if s.q_rest else _NONE
+        eta = np.empty(s.n)
+        kernels.predict(self.offset if base is None else base, self.codes, self.R1, u1 @ T1.T, self.indptr,
+                        self.indices, self.data, b_rest, self.X if X is None else X, beta, eta)
+        return eta
 
     def modes(self, theta: np.ndarray, start: Modes | None, beta: np.ndarray | None = None,
               eta0: np.ndarray | None = None, lme4_rule: bool = False) -> Modes:
@@ -80,39 +139,46 @@ class Pirls:
         deviance below 10⁻⁷), leaving log|L| at the weights of the step before: lme4's own
         deviance function, whose finite-difference Hessian gives lme4's vcov.
         """
-        s, fam = self.system, self.family
+        s = self.system
         joint = beta is None
+        if joint:
+            blocks, base, X = self._joint, self.offset, self.X
+        else:
+            blocks, base, X = self._cond, self.offset + self.X @ beta, self._noX
         if start is None:
             u1, ur = np.zeros((s.l1, s.p1)), np.zeros(s.q_rest)
             b = np.zeros(s.p) if joint else beta
-            eta = eta0
-            pdev, mu = np.inf, fam.linkinv(eta)
+            eta = np.array(eta0, float)
+            dev, mu, dr, w = self._fill(blocks, eta, base, X)
+            pdev = np.inf
         else:
             u1, ur = start.u1, start.u_rest
             b = start.beta if joint else beta
             eta = self.linear_predictor(theta, u1, ur, b)
-            pdev, mu, dr = self.penalized_deviance(eta, u1, ur)
+            dev, mu, dr, w = self._fill(blocks, eta, base, X)
+            pdev = dev + start.sqr_u
+        T1 = s.first.factor(theta[s.theta_slices[0]])
+        qr = s.q_rest
         for _ in range(MAX_ITER):
-            mu_eta = fam.mu_eta(eta)
-            with np.errstate(invalid="ignore", over="ignore"):  # η off the scale: caught below
-                w = self.pw * mu_eta**2 / fam.variance(mu)
-                z = eta - self.offset + (self.y - mu) / mu_eta
-            if not joint:
-                z = z - self.X @ b
-            s.reweight(w, z)
-            f = s.factor(theta)
-            if not f.ok:
-                raise DataError("PIRLS: the penalized weighted cross-product is not positive definite")
-            nu1, nur, nb = s.solve(f, None if joint else b)
-            neta = self.linear_predictor(theta, nu1, nur, nb)
-            npdev, nmu, ndr = self.penalized_deviance(neta, nu1, nur)
+            f = self._factor(blocks, theta)
+            sol = kernels.back_solve(f.L22)
+            nur = sol[:qr]
+            nb = sol[qr:] if joint else b
+            b_rest = s.lam_rest_times(theta, nur) if qr else _NONE
+            nu1 = kernels.first_modes(f.L11, T1, blocks.E, self.ptr, self.rows, blocks.vals, b_rest,
+                                      nb if joint else _NONE)
+            nb1 = nu1 @ T1.T
+            neta = np.empty(s.n)
+            ndev, nmu, ndr, nw = self._fill(blocks, neta, base, X, nb1, b_rest, nb if joint else _NONE)
+            npdev = ndev + float(np.sum(nu1**2) + np.sum(nur**2))
             halvings = 0
             # halve while the deviance rises by more than rounding (near the mode a full step
             # may "rise" by 1e-14 relative, which no halving can mend)
             while not npdev <= pdev + 1e-12 * abs(pdev) and halvings < MAX_HALVINGS and np.isfinite(pdev):
                 nu1, nur, nb = (u1 + nu1) / 2, (ur + nur) / 2, (b + nb) / 2
-                neta = self.linear_predictor(theta, nu1, nur, nb)
-                npdev, nmu, ndr = self.penalized_deviance(neta, nu1, nur)
+                neta = (eta + neta) / 2
+                ndev, nmu, ndr, nw = self._fill(blocks, neta, base, X)
+                npdev = ndev + float(np.sum(nu1**2) + np.sum(nur**2))
                 halvings += 1
             if not np.isfinite(npdev):
                 raise DataError("PIRLS loop resulted in a non-finite deviance")
@@ -121,10 +187,13 @@ class Pirls:
             else:
                 # η's change weighted by the rows' share of the information: a row whose mean
                 # runs to a bound (a separated level: w → 0, η without end) no longer counts
-                moved = np.abs(neta - eta) * (w / np.max(w, initial=1.0))
                 done = (abs(pdev - npdev) <= TOL * (abs(npdev) + TOL)
-                        and np.max(moved, initial=0.0) <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
-            u1, ur, b, eta, mu, dr, pdev = nu1, nur, nb, neta, nmu, ndr, npdev
+                        and kernels.weighted_change(self.codes, self.R1, nb1 - u1 @ T1.T, self.indptr,
+                                                    self.indices, self.data,
+                                                    b_rest - (s.lam_rest_times(theta, ur) if qr else _NONE), X,
+                                                    nb - b if joint else _NONE, w)
+                        <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
+            u1, ur, b, eta, mu, dr, w, pdev = nu1, nur, nb, neta, nmu, ndr, nw, npdev
             if done:
                 return Modes(theta, u1, ur, b, eta, mu, f, dr)
         raise DataError(f"PIRLS did not converge in {MAX_ITER} iterations")
@@ -132,8 +201,20 @@ class Pirls:
     def laplace(self, m: Modes) -> float:
         """lme4's Laplace deviance: log|L|² + ‖u‖² + the family's −2 log-likelihood (its aic)."""
         dev = float(m.dev_resids.sum())
-        aic = self.family.aic(self.y, None, m.mu, self.pw, dev)
-        return m.factor.logdet_z(self.system.q_rest) + m.sqr_u + float(aic)
+        if self._aic_constant is None:
+            aic = float(self.family.aic(self.y, None, m.mu, self.pw, dev))
+        else:
+            aic = dev + self._aic_constant
+        return m.factor.logdet_z(self.system.q_rest) + m.sqr_u + aic
+
+    def final_factor(self, m: Modes) -> Factor:
+        """The joint system at the weights of the modes, factored at their θ (reweighted in
+        place, as the engine's post-fit quantities read it: conditional variances, R_X)."""
+        fam = self.family
+        mu_eta = fam.mu_eta(m.eta)
+        w = self.pw * mu_eta**2 / fam.variance(m.mu)
+        self.system.reweight(w, m.eta - self.offset + (self.y - m.mu) / mu_eta)
+        return self.system.factor(m.theta)
 
     def agq(self, m: Modes, rule: "QuadratureRule") -> float:
         """lme4's adaptive Gauss-Hermite deviance for a single scalar random-effects term.
@@ -151,16 +232,17 @@ class Pirls:
         devc0 = u**2 + np.bincount(codes, weights=m.dev_resids, minlength=nl)
         lam = first.factor(m.theta[s.theta_slices[0]])[0, 0]
         step = first.rows[:, 0] * lam * sd[codes]
-        mult = np.zeros(nl)
-        for z, w, ldnorm in zip(rule.z, rule.w, rule.ldnorm):
-            if z == 0:
-                mult += w
-                continue
-            mu = self.family.linkinv(m.eta + z * step)
-            dr = self.family.dev_resids(self.y, mu, self.pw)
-            devc = (u + z * sd) ** 2 + np.bincount(codes, weights=dr, minlength=nl)
-            mult += np.exp(-0.5 * (devc - devc0) - ldnorm) * w / np.sqrt(2 * np.pi)
+        mult = kernels.quadrature_sums(self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, m.eta,
+                                       step, self.codes, u, sd, devc0, rule.z, rule.w, rule.ldnorm)
         return float(devc0.sum() + 2 * np.log(L).sum() - 2 * np.log(mult).sum())
+
+
+def _codes(family) -> tuple[int, int, float]:
+    """The kernels' codes for a family and its link, and the negative binomial's θ (else 1)."""
+    from .family import negative_binomial
+
+    name = "negative_binomial" if isinstance(family, negative_binomial) else family.family
+    return kernels.FAMILIES.index(name), kernels.LINKS.index(family.link), float(getattr(family, "theta", 1.0))
 
 
 @dataclass
