@@ -217,21 +217,25 @@ def family_values(family, link, theta, eta, y, wt):
     return out
 
 
+@njit(cache=True, inline="always")
+def _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta):
+    """Row i of Z₁b₁ + Z_rest b_rest + Xβ."""
+    s = 0.0
+    j = codes[i]
+    for a in range(R1.shape[1]):
+        s += R1[i, a] * b1[j, a]
+    for k in range(indptr[i], indptr[i + 1]):
+        s += data[k] * b_rest[indices[k]]
+    for c in range(X.shape[1]):
+        s += X[i, c] * beta[c]
+    return s
+
+
 @njit(cache=True)
 def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta):
     """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``."""
-    n, p1 = R1.shape
-    px = X.shape[1]
-    for i in range(n):
-        s = base[i]
-        j = codes[i]
-        for a in range(p1):
-            s += R1[i, a] * b1[j, a]
-        for k in range(indptr[i], indptr[i + 1]):
-            s += data[k] * b_rest[indices[k]]
-        for c in range(px):
-            s += X[i, c] * beta[c]
-        eta[i] = s
+    for i in range(R1.shape[0]):
+        eta[i] = base[i] + _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta)
 
 
 @njit(cache=True)
@@ -306,8 +310,7 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
 def weighted_change(codes, R1, d_b1, indptr, indices, data, d_rest, X, d_beta, w):
     """max_i |Δη_i| w_i / max w for changes of b₁, b_rest and β: η's change weighted by the
     rows' share of the information (a row whose mean runs to a bound, w → 0, stops counting)."""
-    n, p1 = R1.shape
-    px = X.shape[1]
+    n = R1.shape[0]
     wmax = 0.0
     for i in range(n):
         wmax = max(wmax, w[i])
@@ -315,14 +318,7 @@ def weighted_change(codes, R1, d_b1, indptr, indices, data, d_rest, X, d_beta, w
         wmax = 1.0
     out = 0.0
     for i in range(n):
-        j = codes[i]
-        s = 0.0
-        for a in range(p1):
-            s += R1[i, a] * d_b1[j, a]
-        for k in range(indptr[i], indptr[i + 1]):
-            s += data[k] * d_rest[indices[k]]
-        for c in range(px):
-            s += X[i, c] * d_beta[c]
+        s = _linear_row(i, codes, R1, d_b1, indptr, indices, data, d_rest, X, d_beta)
         out = max(out, abs(s) * w[i])
     return out / wmax
 
