@@ -80,10 +80,11 @@ def hessian(fun: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1,
     return H
 
 
-def deriv12(fun, x: np.ndarray, delta: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
-    """Central-difference gradient and Hessian, as lme4's deriv12 for its convergence checks."""
+def deriv12(fun, x: np.ndarray, delta: float = 1e-4, fx: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian, as lme4's deriv12 for its convergence checks
+    (``fx``: fun(x), if known)."""
     k = x.size
-    f0 = fun(x)
+    f0 = fun(x) if fx is None else fx
     hess = np.zeros((k, k))
     eye = np.eye(k) * delta
     fp = np.array([fun(x + eye[i]) for i in range(k)])

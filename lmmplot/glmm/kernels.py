@@ -232,20 +232,33 @@ def _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta):
 
 
 @njit(cache=True)
-def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta):
-    """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``."""
+def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta, old_w):
+    """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``.
+
+    Given the linear predictor ``old_eta`` and weights ``old_w`` this replaces, returns
+    max_i |Δη_i| old_w_i: η's change weighted by the rows' share of the information (a row
+    whose mean runs to a bound, w → 0, stops counting); else 0.
+    """
+    change = 0.0
+    track = old_eta.size > 0
     for i in range(R1.shape[0]):
-        eta[i] = base[i] + _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta)
+        e = base[i] + _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta)
+        if track:
+            change = max(change, abs(e - old_eta[i]) * old_w[i])
+        eta[i] = e
+    return change
 
 
 @njit(cache=True)
 def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data, pair, X,
-         new_eta, b1, b_rest, beta, mu, dr, w, A11, E, vals, A22):
-    """At η: μ, the deviance residuals and the working weights (into ``mu, dr, w``), and the
-    blocks of the weighted system; returns Σ dr.
+         new_eta, b1, b_rest, beta, old_eta, old_w, mu, dr, w, z, A11, E, vals, A22):
+    """At η: μ, the deviance residuals and the working weights (into ``mu, dr, w``; ``z`` is
+    scratch), and the blocks of the weighted system; returns Σ dr, max w, and η's weighted
+    change (below).
 
     With ``new_eta``, η is first computed into ``eta`` by :func:`predict` (base + Z₁b₁ +
-    Z_rest b_rest + Xβ).
+    Z_rest b_rest + Xβ), with its change from ``old_eta`` weighted by ``old_w`` (which may
+    be empty).
 
     The working weights w = pw μ'²/V(μ) and response z = η − base + (y − μ)/μ' weight the
     columns [X z] (X may have no columns): A11 (l1 × p1 × p1) and E (l1 × m × p1) per level
@@ -257,18 +270,20 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
     px = X.shape[1]
     m = px + 1
     qr = A22.shape[0] - m
+    change = 0.0
     if new_eta:
-        predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta)
-    z = np.empty(n)
+        change = predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta, old_w)
     dev = working_values(family, link, theta, y, pw, eta, base, mu, dr, w, z)
     A11[:] = 0.0
     E[:] = 0.0
     vals[:] = 0.0
     A22[:] = 0.0
     row = np.empty(m)
+    wmax = 0.0
     for i in range(n):
         j = codes[i]
         wi = w[i]
+        wmax = max(wmax, wi)
         for c in range(px):
             row[c] = X[i, c]
         row[px] = z[i]
@@ -303,24 +318,7 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
     for a in range(qr + m):
         for b in range(a):
             A22[b, a] = A22[a, b]
-    return dev
-
-
-@njit(cache=True)
-def weighted_change(codes, R1, d_b1, indptr, indices, data, d_rest, X, d_beta, w):
-    """max_i |Δη_i| w_i / max w for changes of b₁, b_rest and β: η's change weighted by the
-    rows' share of the information (a row whose mean runs to a bound, w → 0, stops counting)."""
-    n = R1.shape[0]
-    wmax = 0.0
-    for i in range(n):
-        wmax = max(wmax, w[i])
-    if wmax == 0.0:
-        wmax = 1.0
-    out = 0.0
-    for i in range(n):
-        s = _linear_row(i, codes, R1, d_b1, indptr, indices, data, d_rest, X, d_beta)
-        out = max(out, abs(s) * w[i])
-    return out / wmax
+    return dev, wmax, change
 
 
 @njit(cache=True)

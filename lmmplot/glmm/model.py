@@ -181,29 +181,46 @@ class GeneralizedLinearMixedModel(MixedModel):
         return self
 
     def _newton(self, start: np.ndarray, lower: np.ndarray, scale: np.ndarray) -> OptimResult | None:
-        """Newton's method on the deviance from ``start``, with central-difference derivatives
-        (1 + 2k + k(k − 1) evaluations a step, fewer than BOBYQA takes for few parameters k).
+        """Newton's method on the deviance from ``start``, with central-difference derivatives.
 
-        Stops when a step is below 10⁻³ in the optimizer's units, as :func:`minimize_theta`'s
-        Newton check does; None (for BOBYQA to take over) where a θ nears its bound, the
-        Hessian is not positive definite, or a step does not lower the deviance.
+        The Hessian (1 + 2k + k(k − 1) evaluations for k parameters, fewer than BOBYQA takes
+        for few parameters) is taken at the start and kept while the steps it gives shrink
+        fast; each later step takes the gradient alone (2k evaluations), and the Hessian is
+        taken afresh where a step shrinks by less than half or fails to lower the deviance.
+        Stops at a point whose Newton step is below 10⁻⁴ in the optimizer's units, with the
+        gradient there (the convergence check's). None (for BOBYQA to take over) where a θ
+        nears its bound, a fresh Hessian is not positive definite, or a step from one does not
+        lower the deviance.
         """
         nt = self.theta_lower.size
-        x, fx, nfev = start, self.deviance_at(start), 1
-        for _ in range(6):
+        f = self.deviance_at
+        x = start
+        fx = f(x)
+        grad, hess = deriv12(f, x, fx=fx)
+        nfev, fresh, last = x.size**2 + x.size + 1, True, np.inf
+        for _ in range(12):
             if np.any(x[:nt][self.theta_lower == 0] < 1e-4):  # a θ near its bound: BOBYQA's case
                 return None
-            grad, hess = deriv12(self.deviance_at, x)
             step = _newton_step(grad, hess)
-            nfev += 2 * x.size**2 + 1
+            size = np.inf if step is None else np.max(np.abs(step / scale))
+            if not fresh and not size <= last / 2:  # the old Hessian no longer serves
+                grad, hess = deriv12(f, x, fx=fx)
+                nfev, fresh = nfev + x.size**2 + x.size, True
+                continue
             if step is None or np.any(x - step < lower):
                 return None
-            fn = self.deviance_at(x - step)
+            if size < 1e-4:
+                return OptimResult(x, fx, nfev, 0, grad, hess if fresh else None)
+            fn = f(x - step)
+            nfev += 1
             if not fn <= fx + 1e-11 * abs(fx):
-                return None
-            x, fx = x - step, fn
-            if np.max(np.abs(step / scale)) < 1e-3:
-                return OptimResult(x, fx, nfev, 0)
+                if fresh:
+                    return None
+                last = 0.0  # take the Hessian afresh here
+                continue
+            x, fx, last, fresh = x - step, fn, size, False
+            grad = numeric_gradient(f, x)
+            nfev += 2 * x.size
         return None
 
     def check(self) -> None:
@@ -255,13 +272,13 @@ class GeneralizedLinearMixedModel(MixedModel):
     def _derivatives(self, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """At (θ, β): the gradient of the deviance optimized, and lme4's Hessian (of
         :meth:`lme4_deviance`); the model is left at (θ, β)."""
-        _, hess = deriv12(self.lme4_deviance, par)
+        _, hess = deriv12(self.lme4_deviance, par)  # leaves the model's modes as they are
         optim = getattr(self, "optim", None)
         if optim is not None and optim.grad is not None and np.array_equal(optim.theta, par):
             grad = optim.grad  # the optimizer's check took these central differences already
         else:
             grad = numeric_gradient(self.deviance_at, par)
-        self._set_estimates(par)
+            self._set_estimates(par)
         return grad, hess
 
     # ------------------------------------------------------------------ estimates

@@ -92,24 +92,27 @@ class Pirls:
             npairs = 0
         self._joint, self._cond = _Blocks(system, npairs), _Blocks(self.conditional, npairs)
         self._noX = np.zeros((n, 0))
+        self._z = np.empty(n)  # the kernels' scratch: the working response
         self._no_b1 = np.zeros((system.l1, system.p1))
         self.fam_code, self.link_code, self.nb_theta = _codes(family)
         self._aic_constant = family.loglik_constant(self.y, self.pw)
 
     def _fill(self, blocks: _Blocks, eta: np.ndarray, base: np.ndarray, X: np.ndarray, b1=None,
-              b_rest=_NONE, beta=_NONE):
-        """Σ dr, μ, the deviance residuals dr and the working weights at η; the blocks filled
-        for those weights.
+              b_rest=_NONE, beta=_NONE, old_eta=_NONE, old_w=_NONE):
+        """Σ dr, μ, the deviance residuals dr and the working weights w at η, the blocks filled
+        for those weights, max w, and η's change weighted by ``old_w`` (see below).
 
-        Given ``b1`` (l1 × p1), η is computed into ``eta`` first, from b1, ``b_rest`` and ``beta``.
+        Given ``b1`` (l1 × p1), η is computed into ``eta`` first, from b1, ``b_rest`` and ``beta``,
+        and (given the η it replaces, ``old_eta``, and that η's weights ``old_w``) so is
+        max_i |Δη_i| old_w_i / max old_w.
         """
         mu, dr, w = np.empty(eta.size), np.empty(eta.size), np.empty(eta.size)
         predict = b1 is not None
-        dev = kernels.fill(self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base,
-                           self.codes, self.R1, self.indptr, self.indices, self.data, self.pair, X,
-                           predict, b1 if predict else self._no_b1, b_rest, beta,
-                           mu, dr, w, blocks.A11, blocks.E, blocks.vals, blocks.A22)
-        return dev, mu, dr, w
+        dev, wmax, change = kernels.fill(
+            self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base, self.codes, self.R1,
+            self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
+            b_rest, beta, old_eta, old_w, mu, dr, w, self._z, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        return dev, mu, dr, w, wmax, change
 
     def _factor(self, blocks: _Blocks, theta: np.ndarray) -> Factor:
         s = blocks.system
@@ -126,7 +129,7 @@ class Pirls:
         b_rest = s.lam_rest_times(theta, u_rest) if s.q_rest else _NONE
         eta = np.empty(s.n)
         kernels.predict(self.offset if base is None else base, self.codes, self.R1, u1 @ T1.T, self.indptr,
-                        self.indices, self.data, b_rest, self.X if X is None else X, beta, eta)
+                        self.indices, self.data, b_rest, self.X if X is None else X, beta, eta, _NONE, _NONE)
         return eta
 
     def modes(self, theta: np.ndarray, start: Modes | None, beta: np.ndarray | None = None,
@@ -145,20 +148,21 @@ class Pirls:
             blocks, base, X = self._joint, self.offset, self.X
         else:
             blocks, base, X = self._cond, self.offset + self.X @ beta, self._noX
+        T1 = s.first.factor(theta[s.theta_slices[0]])
+        qr = s.q_rest
+        eta = np.empty(s.n)
         if start is None:
             u1, ur = np.zeros((s.l1, s.p1)), np.zeros(s.q_rest)
             b = np.zeros(s.p) if joint else beta
-            eta = np.array(eta0, float)
-            dev, mu, dr, w = self._fill(blocks, eta, base, X)
+            eta[:] = eta0
+            dev, mu, dr, w, wmax, _ = self._fill(blocks, eta, base, X)
             pdev = np.inf
         else:
             u1, ur = start.u1, start.u_rest
             b = start.beta if joint else beta
-            eta = self.linear_predictor(theta, u1, ur, b)
-            dev, mu, dr, w = self._fill(blocks, eta, base, X)
+            b_rest = s.lam_rest_times(theta, ur) if qr else _NONE
+            dev, mu, dr, w, wmax, _ = self._fill(blocks, eta, base, X, u1 @ T1.T, b_rest, b if joint else _NONE)
             pdev = dev + start.sqr_u
-        T1 = s.first.factor(theta[s.theta_slices[0]])
-        qr = s.q_rest
         for _ in range(MAX_ITER):
             f = self._factor(blocks, theta)
             sol = kernels.back_solve(f.L22)
@@ -167,9 +171,12 @@ class Pirls:
             b_rest = s.lam_rest_times(theta, nur) if qr else _NONE
             nu1 = kernels.first_modes(f.L11, T1, blocks.E, self.ptr, self.rows, blocks.vals, b_rest,
                                       nb if joint else _NONE)
-            nb1 = nu1 @ T1.T
             neta = np.empty(s.n)
-            ndev, nmu, ndr, nw = self._fill(blocks, neta, base, X, nb1, b_rest, nb if joint else _NONE)
+            # η's change weighted by the rows' share of the information: a row whose mean
+            # runs to a bound (a separated level: w → 0, η without end) no longer counts
+            ndev, nmu, ndr, nw, nwmax, change = self._fill(blocks, neta, base, X, nu1 @ T1.T, b_rest,
+                                                           nb if joint else _NONE, eta, w)
+            change /= wmax if wmax > 0 else 1.0
             npdev = ndev + float(np.sum(nu1**2) + np.sum(nur**2))
             halvings = 0
             # halve while the deviance rises by more than rounding (near the mode a full step
@@ -177,7 +184,7 @@ class Pirls:
             while not npdev <= pdev + 1e-12 * abs(pdev) and halvings < MAX_HALVINGS and np.isfinite(pdev):
                 nu1, nur, nb = (u1 + nu1) / 2, (ur + nur) / 2, (b + nb) / 2
                 neta = (eta + neta) / 2
-                ndev, nmu, ndr, nw = self._fill(blocks, neta, base, X)
+                ndev, nmu, ndr, nw, nwmax, _ = self._fill(blocks, neta, base, X)
                 npdev = ndev + float(np.sum(nu1**2) + np.sum(nur**2))
                 halvings += 1
             if not np.isfinite(npdev):
@@ -185,15 +192,9 @@ class Pirls:
             if lme4_rule:
                 done = abs((pdev - npdev) / npdev) < LME4_TOL
             else:
-                # η's change weighted by the rows' share of the information: a row whose mean
-                # runs to a bound (a separated level: w → 0, η without end) no longer counts
                 done = (abs(pdev - npdev) <= TOL * (abs(npdev) + TOL)
-                        and kernels.weighted_change(self.codes, self.R1, nb1 - u1 @ T1.T, self.indptr,
-                                                    self.indices, self.data,
-                                                    b_rest - (s.lam_rest_times(theta, ur) if qr else _NONE), X,
-                                                    nb - b if joint else _NONE, w)
-                        <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
-            u1, ur, b, eta, mu, dr, w, pdev = nu1, nur, nb, neta, nmu, ndr, nw, npdev
+                        and change <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
+            u1, ur, b, eta, mu, dr, w, wmax, pdev = nu1, nur, nb, neta, nmu, ndr, nw, nwmax, npdev
             if done:
                 return Modes(theta, u1, ur, b, eta, mu, f, dr)
         raise DataError(f"PIRLS did not converge in {MAX_ITER} iterations")
