@@ -80,9 +80,15 @@ def hessian(fun: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1,
     return H
 
 
-def deriv12(fun, x: np.ndarray, delta: float = 1e-4, fx: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Central-difference gradient and Hessian, as lme4's deriv12 for its convergence checks
-    (``fx``: fun(x), if known)."""
+def deriv12(fun, x: np.ndarray, delta: float = 1e-4, fx: float | None = None,
+            four_point: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian with lme4's step (``fx``: fun(x), if known).
+
+    ``four_point`` takes the cross derivatives as lme4's deriv12 does (for the Hessian its
+    glmer vcov reads): (f(x+δᵢ+δⱼ) − f(x+δᵢ−δⱼ) − f(x−δᵢ+δⱼ) + f(x−δᵢ−δⱼ))/(2δ)², 2k² + 1
+    evaluations for k parameters. Otherwise from f(x ± (δᵢ+δⱼ)) and the diagonal, k² + k + 1
+    evaluations: the same to second order, enough for Newton steps and convergence checks.
+    """
     k = x.size
     f0 = fun(x) if fx is None else fx
     hess = np.zeros((k, k))
@@ -93,9 +99,12 @@ def deriv12(fun, x: np.ndarray, delta: float = 1e-4, fx: float | None = None) ->
     np.fill_diagonal(hess, (fp - 2 * f0 + fm) / delta**2)
     for i in range(k):
         for j in range(i):
-            fpp = fun(x + eye[i] + eye[j])
-            fmm = fun(x - eye[i] - eye[j])
-            hess[i, j] = hess[j, i] = (fpp - 2 * f0 + fmm - hess[i, i] * delta**2 - hess[j, j] * delta**2) / (
-                2 * delta**2
-            )
+            if four_point:
+                hess[i, j] = (fun(x + eye[i] + eye[j]) - fun(x + eye[i] - eye[j]) - fun(x - eye[i] + eye[j])
+                              + fun(x - eye[i] - eye[j])) / (2 * delta) ** 2
+            else:
+                fpp = fun(x + eye[i] + eye[j])
+                fmm = fun(x - eye[i] - eye[j])
+                hess[i, j] = (fpp - 2 * f0 + fmm - hess[i, i] * delta**2 - hess[j, j] * delta**2) / (2 * delta**2)
+            hess[j, i] = hess[i, j]
     return grad, hess

@@ -272,7 +272,7 @@ class GeneralizedLinearMixedModel(MixedModel):
     def _derivatives(self, par: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """At (θ, β): the gradient of the deviance optimized, and lme4's Hessian (of
         :meth:`lme4_deviance`); the model is left at (θ, β)."""
-        _, hess = deriv12(self.lme4_deviance, par)  # leaves the model's modes as they are
+        _, hess = deriv12(self.lme4_deviance, par, four_point=True)  # leaves the model's modes as they are
         optim = getattr(self, "optim", None)
         if optim is not None and optim.grad is not None and np.array_equal(optim.theta, par):
             grad = optim.grad  # the optimizer's check took these central differences already
