@@ -72,7 +72,17 @@ def test_a_failed_preparation_is_reported_by_the_drawing(tmp_path):
 def test_leaving_on_an_error_leaves_no_child_running(tmp_path, submitted):
     with pytest.raises(KeyError):
         with Drawer(write, nothing, process=True) as drawer:
+            child = drawer._child
             if submitted:
                 drawer.submit("m", tmp_path / "f.txt")
             raise KeyError("the fit failed")
-    assert drawer._child.exitcode is not None and not drawer._child.is_alive()
+    assert child.exitcode is not None and not child.is_alive()
+
+
+def test_what_cannot_be_sent_is_drawn_here(tmp_path):
+    with Drawer(write, nothing, process=True) as drawer:
+        child = drawer._child
+        drawer.submit(lambda: None, tmp_path / "f.txt")  # a lambda does not pickle
+        assert not child.is_alive()
+        drawer.result()
+    assert (tmp_path / "f.txt").read_text().startswith("figure of <function")

@@ -48,10 +48,13 @@ class Drawer:
 
     def submit(self, model, path) -> None:
         """Start drawing the figure of ``model`` to ``path``."""
-        if self._child is None:
-            self._job = (model, path)
-        else:
-            self._conn.send((model, path))
+        if self._child is not None:
+            try:
+                self._conn.send((model, path))
+                return
+            except Exception:  # noqa: BLE001 - a model that cannot be pickled is drawn here
+                self._stop()
+        self._job = (model, path)
 
     def result(self) -> None:
         """Wait for the figure; a failure is a :class:`CommandError` with a one-line message."""
@@ -71,10 +74,15 @@ class Drawer:
 
     def __exit__(self, *exc) -> None:
         if self._child is not None:
-            self._conn.close()  # a child still waiting for a model reads the end and exits
-            if self._child.is_alive() and exc[0] is not None:
-                self._child.terminate()  # an error or an interrupt: its figure is not wanted
-            self._child.join()
+            self._stop(wanted=exc[0] is None)
+
+    def _stop(self, wanted: bool = False) -> None:
+        """End the child: let it finish a figure still ``wanted``, else terminate it."""
+        self._conn.close()  # a child still waiting for a model reads the end and exits
+        if not wanted and self._child.is_alive():
+            self._child.terminate()
+        self._child.join()
+        self._child = None
 
 
 def _draw(draw, model, path) -> str | None:
