@@ -6,6 +6,7 @@ import pytest
 
 import lmmplot as lp
 from lmmplot.glmm import model as glmm_model
+from lmmplot.glmm.pirls import Modes, WarmStarts
 from lmmplot.numderiv import deriv12
 
 
@@ -94,3 +95,31 @@ def test_standard_errors_from_lme4s_hessian_at_a_poorly_conditioned_fit():
     np.testing.assert_allclose(np.sqrt(np.diag(m.vcov())), se_ref, rtol=2e-3)
     np.testing.assert_allclose(m.vcov().to_numpy(), np.array(r["vcov_beta"]), atol=5e-3 * se_ref.max() ** 2)
     assert [msg.split(" = ")[0] for msg in messages] == [msg.split(" = ")[0] for msg in r["messages"]]
+
+
+def test_cold_solves_given_beta_use_the_joint_blocks_mapped(binary):
+    m = lp.glmer("y ~ x + (1|g)", binary, family="binomial")
+    pirls, beta = m.pirls, m.beta + np.array([0.1, -0.2])
+    mu, dr, w, wmax = pirls._conditional_blocks_at(m._eta_start, beta)
+    mapped = [a.copy() for a in (pirls._cond.A11, pirls._cond.E, pirls._cond.A22)]
+    direct = pirls._fill(pirls._cond, m._eta_start.copy(), pirls.offset + pirls.X @ beta, pirls._noX)
+    for a, b in zip(mapped, (pirls._cond.A11, pirls._cond.E, pirls._cond.A22)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(w, direct[3])
+    assert wmax == direct[4]
+
+
+def test_warm_starts_combine_a_stencils_modes():
+    starts = WarmStarts(6)
+    theta = np.array([1.0])
+
+    def modes(u):
+        return Modes(theta, np.array([[u]]), np.zeros(0), np.array([0.0]), None, None, None, None)
+
+    x, d = np.array([1.0, 2.0]), np.array([1e-4, 0.0])
+    starts.remember(x, modes(3.0))
+    starts.remember(x + d, modes(3.5))
+    assert starts.start(x - d, theta).u1[0, 0] == pytest.approx(2 * 3.0 - 3.5)  # 2x − (x + δ)
+    starts.remember(x + d[::-1], modes(4.0))
+    assert starts.start(x + d + d[::-1], theta).u1[0, 0] == pytest.approx(3.5 + 4.0 - 3.0)
+    assert starts.start(x + 50 * d, theta).u1[0, 0] == 3.5  # far out: the nearest point's modes

@@ -25,7 +25,7 @@ from ..model import MixedModel, check_convergence, lmer
 from ..numderiv import deriv12
 from ..optimize import OptimResult, _newton_step, bobyqa, minimize_theta
 from .family import negative_binomial, poisson, resolve
-from .pirls import Modes, Pirls, QuadratureRule
+from .pirls import Modes, Pirls, QuadratureRule, WarmStarts
 
 _CBIND = re.compile(r"cbind\s*\((.*)\)", re.S)
 NEWTON_MAX_PARAMETERS = 4  # up to this many (θ, β), the second stage starts with Newton's method
@@ -126,17 +126,29 @@ class GeneralizedLinearMixedModel(MixedModel):
 
     def _evaluate(self, theta, beta) -> float:
         pirls = self.pirls
+        joint = beta is None
+        par = theta if joint else np.concatenate([theta, beta])
+        starts = self._warm_starts(joint, par.size)
         try:
-            m = pirls.modes(theta, self.modes, beta, self._eta_start)
+            m = pirls.modes(theta, starts.start(par, theta) or self.modes, beta, self._eta_start)
         except DataError:
             try:  # once more from the start, in case the last modes were a poor start
                 m = pirls.modes(theta, None, beta, self._eta_start)
             except DataError:
                 return np.inf
         self.modes = m
+        starts.remember(par, m)
         if beta is not None and self.nAGQ > 1:
             return pirls.agq(m, self._rule)
         return pirls.laplace(m)
+
+    def _warm_starts(self, joint: bool, k: int) -> WarmStarts:
+        """The recent modes of the first stage (``joint``) or the second, for this model's PIRLS."""
+        pirls = self.pirls
+        cached = self.__dict__.get("_starts")
+        if cached is None or cached[0] is not pirls:
+            cached = self._starts = (pirls, {})
+        return cached[1].setdefault(joint, WarmStarts(2 * k + 2))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, start: np.ndarray | None = None, checks: bool = True) -> "GeneralizedLinearMixedModel":

@@ -45,6 +45,48 @@ class Modes:
         return float(np.sum(self.u1**2) + np.sum(self.u_rest**2))
 
 
+class WarmStarts:
+    """Starting modes for PIRLS at a new parameter vector, from the modes at recent ones.
+
+    Finite-difference stencils evaluate points that are affine combinations of points just
+    evaluated (x − δeᵢ = 2x − (x + δeᵢ); x + δeᵢ + δeⱼ = (x + δeᵢ) + (x + δeⱼ) − x): the same
+    combination of their modes is wrong only at second order in δ, which saves PIRLS an
+    iteration. The combination is the one with least Σ (cᵢ dᵢ)², dᵢ the points' distances; where
+    there is none with Σ |cᵢ| ≤ 4, the start is the nearest point's modes.
+    """
+
+    MAX_WEIGHT = 4.0
+
+    def __init__(self, size: int):
+        self.size = size
+        self.points: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def remember(self, par: np.ndarray, m: Modes) -> None:
+        self.points.append((np.array(par, float), m.u1, m.u_rest, m.beta))
+        del self.points[: -self.size]
+
+    def start(self, par: np.ndarray, theta: np.ndarray) -> Modes | None:
+        if not self.points:
+            return None
+        Q = np.array([p[0] for p in self.points]) - par
+        d = np.linalg.norm(Q, axis=1)
+        near = int(np.argmin(d))
+        c = None
+        if d[near] > 0 and len(self.points) > 1:
+            A = np.vstack([Q.T, np.ones(len(Q))])  # Σ cᵢ (pᵢ − par) = 0, Σ cᵢ = 1
+            b = np.zeros(A.shape[0])
+            b[-1] = 1.0
+            c = (np.linalg.pinv(A / d) @ b) / d
+            exact = np.abs(A @ c - b).max() <= 1e-9 * min(1.0, d[near])
+            if not exact or np.abs(c).sum() > self.MAX_WEIGHT:
+                c = None
+        if c is None:
+            _, u1, ur, beta = self.points[near]
+        else:
+            u1, ur, beta = (sum(ci * p[k] for ci, p in zip(c, self.points)) for k in (1, 2, 3))
+        return Modes(theta, u1, ur, beta, None, None, None, None)
+
+
 class _Blocks:
     """The arrays one weighting fills, for a system with ``m`` columns after Z (X and z, or z)."""
 
@@ -91,6 +133,7 @@ class Pirls:
             self.ptr = np.zeros(system.l1 + 1, np.int64)
             npairs = 0
         self._joint, self._cond = _Blocks(system, npairs), _Blocks(self.conditional, npairs)
+        self._at_eta0 = None  # the joint blocks at a starting η, for the solves of u from it
         self._noX = np.zeros((n, 0))
         self._z = np.empty(n)  # the kernels' scratch: the working response
         self._no_b1 = np.zeros((system.l1, system.p1))
@@ -113,6 +156,27 @@ class Pirls:
             self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
             b_rest, beta, old_eta, old_w, mu, dr, w, self._z, blocks.A11, blocks.E, blocks.vals, blocks.A22)
         return dev, mu, dr, w, wmax, change
+
+    def _conditional_blocks_at(self, eta0: np.ndarray, beta: np.ndarray):
+        """The solve of u given β from the weights at ``eta0``: its blocks, by a linear map of the
+        joint blocks at ``eta0`` (filled once per ``eta0``: the working response given β is the
+        joint one less Xβ); μ, the deviance residuals and the weights at ``eta0``."""
+        if self._at_eta0 is None or self._at_eta0[0] is not eta0:
+            blocks = _Blocks(self.system, self._joint.vals.shape[0])
+            _, mu, dr, w, wmax, _ = self._fill(blocks, np.array(eta0, float), self.offset, self.X)
+            self._at_eta0 = (eta0, blocks, mu, dr, w, wmax)
+        _, J, mu, dr, w, wmax = self._at_eta0
+        c = self._cond
+        p, qr = self.system.p, self.system.q_rest
+        c.A11[:] = J.A11
+        c.vals[:] = J.vals
+        c.E[:, 0, :] = J.E[:, p, :] - np.einsum("c,jca->ja", beta, J.E[:, :p, :])
+        T = np.zeros((qr + p + 1, qr + 1))
+        T[np.arange(qr), np.arange(qr)] = 1.0
+        T[qr : qr + p, qr] = -beta
+        T[qr + p, qr] = 1.0
+        c.A22[:] = T.T @ J.A22 @ T
+        return mu, dr, w, wmax
 
     def _factor(self, blocks: _Blocks, theta: np.ndarray) -> Factor:
         s = blocks.system
@@ -155,7 +219,10 @@ class Pirls:
             u1, ur = np.zeros((s.l1, s.p1)), np.zeros(s.q_rest)
             b = np.zeros(s.p) if joint else beta
             eta[:] = eta0
-            dev, mu, dr, w, wmax, _ = self._fill(blocks, eta, base, X)
+            if joint:
+                dev, mu, dr, w, wmax, _ = self._fill(blocks, eta, base, X)
+            else:
+                mu, dr, w, wmax = self._conditional_blocks_at(eta0, beta)
             pdev = np.inf
         else:
             u1, ur = start.u1, start.u_rest
