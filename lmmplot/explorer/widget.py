@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -121,7 +123,8 @@ class Explorer:
         self.fixed = x if fixed is None else fixed
         self._fits: dict[tuple[str, bool], Fit] = {}
         self._figures: dict[tuple, tuple[object, bytes]] = {}  # (formula, REML, lines, panels)
-        self._canvases: dict[tuple, Canvas] = {}  # (lines, panels): where those figures are drawn
+        self._canvases: dict[str, list[Canvas]] = {name: [] for name in FACETS}  # where they are drawn
+        self._drawing = threading.Lock()  # held for each full plotnine draw: one at a time
         if start is not None:  # a fit of the first structure: no need to fit it again
             first = model_formula(response, self.fixed, structure, x, group)
             self._fits[(first, start.REML)] = Fit(start, list(start.messages))
@@ -158,6 +161,10 @@ class Explorer:
         self.model: LinearMixedModel | None = None
         self.figure = None
         self._update()
+        # the other lines and panels are drawn ahead, while the notebook shows this
+        self._ahead = threading.Thread(target=self._draw_ahead, args=(self.model, tuple(layers), facet),
+                                       name="lmmplot explorer: drawing ahead", daemon=True)
+        self._ahead.start()
 
     # ------------------------------------------------------------------ state
     def _fit(self, formula: str, REML: bool) -> Fit:
@@ -191,6 +198,55 @@ class Explorer:
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
         return (low, high) if low < high else None
 
+    def _render(self, plot, model: LinearMixedModel, layers: tuple[str, ...], facet: str) -> bytes:
+        """The PNG of ``plot`` (``_draw(model, layers, facet)``), on a canvas kept if one can
+        draw it without a full draw."""
+        canvas = self._canvas_for(plot, facet)
+        if canvas is not None:
+            return canvas.render(plot)
+        with self._drawing:  # the canvas may be being drawn ahead: wait for it
+            canvas = self._canvas_for(plot, facet) or self._new_canvas(model, layers, facet)
+            return canvas.render(plot)
+
+    def _canvas_for(self, plot, facet: str) -> Canvas | None:
+        return next((canvas for canvas in list(self._canvases[facet]) if canvas.can_render(plot)), None)
+
+    def _new_canvas(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str) -> Canvas:
+        """A canvas drawn in full for ``layers`` and every other choice of lines whose figure has
+        the same layout (hold ``_drawing``)."""
+        canvas = Canvas(WIDTH, HEIGHT, DPI)
+        canvas.draw(self._draw(model, self._padded(layers, facet), facet))
+        self._canvases[facet].append(canvas)
+        return canvas
+
+    def _padded(self, layers: tuple[str, ...], facet: str) -> tuple[str, ...]:
+        """All the lines whose legend is as wide as that of ``layers`` (so the panels are where
+        they are for ``layers``): a canvas drawn with them draws every such choice of lines."""
+        full = next((canvas for canvas in self._canvases[facet] if canvas.labels == LAYERS), None)
+        layout = full.layout(layers) if full is not None else None
+        if layout is None:
+            return layers
+        alike = [chosen for chosen in _choices() if full.layout(chosen) == layout]
+        return tuple(name for name in LAYERS if any(name in chosen for chosen in alike))
+
+    def _draw_ahead(self, model: LinearMixedModel | None, layers: tuple[str, ...], facet: str) -> None:
+        """Draw the canvases of the other panels setting and of every choice of lines, nearest
+        to ``layers`` and ``facet`` first, so that no click waits for a full draw (runs in a
+        thread of its own: the widget is not touched here)."""
+        if model is None:
+            return
+        other = next(name for name in FACETS if name != facet)
+        nearest = sorted(_choices(), key=lambda chosen: len(set(chosen) ^ set(layers)))
+        try:
+            for panels, chosen in [(other, layers)] + [(f, c) for f in (facet, other) for c in nearest]:
+                plot = self._draw(model, chosen, panels)
+                if self._canvas_for(plot, panels) is None:
+                    with self._drawing:
+                        if self._canvas_for(plot, panels) is None:
+                            self._new_canvas(model, chosen, panels)
+        except Exception:  # the figure's error is shown when a click asks for it
+            return
+
     def _update(self, change=None) -> None:
         with single_threaded_blas():
             self._show()
@@ -211,9 +267,7 @@ class Explorer:
             try:
                 if key not in self._figures:
                     plot = self._draw(result.model, layers, facet)
-                    if (layers, facet) not in self._canvases:
-                        self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
-                    self._figures[key] = (plot, self._canvases[layers, facet].render(plot))
+                    self._figures[key] = (plot, self._render(plot, result.model, layers, facet))
                 self.figure, image = self._figures[key]
             except Exception as exc:  # a figure that cannot be drawn is shown as text too
                 problems.append(f"{type(exc).__name__}: {exc}")
@@ -233,6 +287,11 @@ class Explorer:
 
     def __repr__(self) -> str:
         return f"<lmmplot explorer: {self.formula}>"
+
+
+def _choices() -> list[tuple[str, ...]]:
+    """Every choice of lines, in LAYERS' order."""
+    return [chosen for k in range(len(LAYERS) + 1) for chosen in itertools.combinations(LAYERS, k)]
 
 
 def explore(data, response: str | None = None, x: str | None = None, group: str | None = None,
