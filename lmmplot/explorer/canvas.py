@@ -41,6 +41,8 @@ class _Legend:
     height: float
     entries: list[tuple[OffsetBox, str]] = field(default_factory=list)  # a key and its text, by label
     keys: list[tuple[object, str]] = field(default_factory=list)  # a labelled layer's artist in a key
+    widths: dict[frozenset, float] = field(default_factory=dict)  # by the labels shown
+    images: dict[frozenset, object] = field(default_factory=dict)  # its pixels drawn, by the labels shown
 
 
 class Canvas:
@@ -84,8 +86,7 @@ class Canvas:
                             artist.set_ydata(heights[rows])
                         artist.axes.draw_artist(artist)
             for legend in self._legends:
-                self._show_entries(legend, shown)
-                self._canvas.figure.draw_artist(legend.box)
+                self._draw_legend(legend, frozenset(shown))
             buffer = io.BytesIO()
             Image.fromarray(np.asarray(self._canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
             return buffer.getvalue()
@@ -153,14 +154,14 @@ class Canvas:
                     return False
             if not self._axes_hold(plot, kept):
                 return False
-            shown = _labelled(plot)
-            return all(self._show_entries(legend, shown, place=False) == legend.width for legend in self._legends)
+            shown = frozenset(_labelled(plot))
+            return all(self._width(legend, shown) == legend.width for legend in self._legends)
 
     def layout(self, labels) -> tuple | None:
         """The legends' widths when only the labelled layers ``labels`` are shown (plots with the
         same widths have the same layout), or None when a legend would be left empty."""
         with self._lock:
-            widths = [self._show_entries(legend, set(labels), place=False) for legend in self._legends]
+            widths = [self._width(legend, frozenset(labels)) for legend in self._legends]
             return tuple(widths) if all(widths) else None
 
     def _axes_hold(self, plot, kept: list[int]) -> bool:
@@ -184,9 +185,28 @@ class Canvas:
                 return False
         return True
 
-    def _show_entries(self, legend: _Legend, shown, place: bool = True) -> float:
-        """Show the entries and keys of the labels ``shown`` and, with ``place``, put the legend
-        where plotnine would; its width then, or 0 when it would have no entries left."""
+    def _width(self, legend: _Legend, shown: frozenset) -> float:
+        """The legend's width with the entries of the labels ``shown``, or 0 when it has none."""
+        if shown not in legend.widths:
+            legend.widths[shown] = self._show_entries(legend, shown)
+        return legend.widths[shown]
+
+    def _draw_legend(self, legend: _Legend, shown: frozenset) -> None:
+        """Draw the legend with the entries of the labels ``shown``, where plotnine would place
+        it (its pixels are kept: they are the same for the same labels)."""
+        if shown in legend.images:
+            self._canvas.restore_region(legend.images[shown])
+            return
+        x, y = legend.anchor
+        legend.box.set_bbox_to_anchor((x, y + (legend.height - self._show_entries(legend, shown, "height"))
+                                       * legend.justification))  # matplotlib's rel_position, as plotnine
+        self._canvas.figure.draw_artist(legend.box)
+        extent = legend.box.get_window_extent(self._canvas.get_renderer()).padded(2)  # and antialiasing
+        legend.images[shown] = self._canvas.copy_from_bbox(extent)
+
+    def _show_entries(self, legend: _Legend, shown: frozenset, size: str = "width") -> float:
+        """Show the legend's entries and keys of the labels ``shown``; its width (or height) then,
+        0 when it has no entries left."""
         visible = 0
         for entry, label in legend.entries:
             entry.set_visible(label in shown)
@@ -196,10 +216,7 @@ class Canvas:
         if legend.entries and not visible:
             return 0.0
         extent = legend.box.get_window_extent(self._canvas.get_renderer())
-        if place:  # plotnine puts the box at this height along the side (matplotlib's rel_position)
-            x, y = legend.anchor
-            legend.box.set_bbox_to_anchor((x, y + (legend.height - extent.height) * legend.justification))
-        return float(extent.width)
+        return float(extent.width if size == "width" else extent.height)
 
     def _find_lines(self, i: int) -> list[tuple[Line2D, np.ndarray | None]] | None:
         """Layer ``i``'s matplotlib lines in the drawing, each with the rows of the layer's frame it
