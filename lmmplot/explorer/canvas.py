@@ -16,7 +16,6 @@ Anything else is drawn by plotnine in full again.
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,16 +50,13 @@ class Canvas:
     :meth:`render` returns the image of a plot as plotnine draws it; successive plots that only
     hide some labelled line layers of the one drawn in full, or move their heights, cost a few
     hundredths of a second instead of a full draw (:meth:`can_render` says which). ``labels``
-    are the labelled layers drawn in full, ``full_draws`` counts the full draws. One thread at a
-    time uses a canvas (its methods hold its lock); full draws of different canvases must not
-    overlap either, as plotnine sets matplotlib's global settings while it draws.
+    are the labelled layers drawn in full, ``full_draws`` counts the full draws.
     """
 
     def __init__(self, width: float, height: float, dpi: int):
         self.size = theme(figure_size=(width, height), dpi=dpi)
         self.full_draws = 0
         self.labels: tuple[str, ...] = ()
-        self._lock = threading.RLock()
         self._base = None  # the plot drawn in full
         self._drawn = None  # plotnine's built copy of it
         self._canvas = None
@@ -73,96 +69,92 @@ class Canvas:
 
     def render(self, plot) -> bytes:
         """The plot as PNG bytes (``plot`` itself is left as it was)."""
-        with self._lock:
-            if not self.can_render(plot):
-                self.draw(plot)
-            shown = _labelled(plot)
-            self._canvas.restore_region(self._background)
-            for i, label in self._layers.items():
-                if label in shown:
-                    heights = shown[label][FITTED].to_numpy(float)
-                    for artist, rows in self._lines[i]:
-                        if rows is not None:
-                            artist.set_ydata(heights[rows])
-                        artist.axes.draw_artist(artist)
-            for legend in self._legends:
-                self._draw_legend(legend, frozenset(shown))
-            buffer = io.BytesIO()
-            Image.fromarray(np.asarray(self._canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
-            return buffer.getvalue()
+        if not self.can_render(plot):
+            self.draw(plot)
+        shown = _labelled(plot)
+        self._canvas.restore_region(self._background)
+        for i, label in self._layers.items():
+            if label in shown:
+                heights = shown[label][FITTED].to_numpy(float)
+                for artist, rows in self._lines[i]:
+                    if rows is not None:
+                        artist.set_ydata(heights[rows])
+                    artist.axes.draw_artist(artist)
+        for legend in self._legends:
+            self._draw_legend(legend, frozenset(shown))
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self._canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
 
     def draw(self, plot) -> None:
         """Draw ``plot`` in full and keep a copy of everything but its labelled lines and legends."""
-        with self._lock:
-            drawn = plot + self.size  # a copy: drawing it leaves the caller's plot untouched
-            figure = drawn.draw()
-            self._canvas = canvas = FigureCanvasAgg(figure)
-            figure.get_layout_engine().execute(figure)  # plotnine places panels and legends ...
-            figure.set_layout_engine("none")  # ... once: hiding the legends below must not move them
-            self._base, self._drawn = plot, drawn
-            self._layers = {i: label for i, label in enumerate(_layer_labels(plot)) if label is not None}
-            self._lines = {i: self._find_lines(i) for i in self._layers}
-            self._legends = self._find_legends()
-            self._redraws = not (any(lines is None for lines in self._lines.values()) or self._legends is None)
-            if not self._redraws:
-                self._layers, self._lines, self._legends = {}, {}, []
-            self._movable = {i for i, lines in self._lines.items() if lines and lines[0][1] is not None}
-            self.labels = tuple(self._layers.values())
-            for lines in self._lines.values():
-                for artist, _ in lines:
-                    artist.set_visible(False)
-            for legend in self._legends:
-                legend.box.set_visible(False)
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(figure.bbox)
-            for lines in self._lines.values():
-                for artist, _ in lines:
-                    artist.set_visible(True)
-            for legend in self._legends:
-                legend.box.set_visible(True)
-            self.full_draws += 1
+        drawn = plot + self.size  # a copy: drawing it leaves the caller's plot untouched
+        figure = drawn.draw()
+        self._canvas = canvas = FigureCanvasAgg(figure)
+        figure.get_layout_engine().execute(figure)  # plotnine places panels and legends ...
+        figure.set_layout_engine("none")  # ... once: hiding the legends below must not move them
+        self._base, self._drawn = plot, drawn
+        self._layers = {i: label for i, label in enumerate(_layer_labels(plot)) if label is not None}
+        self._lines = {i: self._find_lines(i) for i in self._layers}
+        self._legends = self._find_legends()
+        self._redraws = not (any(lines is None for lines in self._lines.values()) or self._legends is None)
+        if not self._redraws:
+            self._layers, self._lines, self._legends = {}, {}, []
+        self._movable = {i for i, lines in self._lines.items() if lines and lines[0][1] is not None}
+        self.labels = tuple(self._layers.values())
+        for lines in self._lines.values():
+            for artist, _ in lines:
+                artist.set_visible(False)
+        for legend in self._legends:
+            legend.box.set_visible(False)
+        canvas.draw()
+        self._background = canvas.copy_from_bbox(figure.bbox)
+        for lines in self._lines.values():
+            for artist, _ in lines:
+                artist.set_visible(True)
+        for legend in self._legends:
+            legend.box.set_visible(True)
+        self.full_draws += 1
 
     def can_render(self, plot) -> bool:
         """Whether :meth:`render` draws ``plot`` on the copy kept, without a full draw."""
-        with self._lock:
-            base = self._base
-            if base is None or not self._redraws or not _same(plot.data, base.data) \
-                    or plot.mapping != base.mapping or plot.theme != base.theme or plot.labels != base.labels \
-                    or type(plot.facet) is not type(base.facet) \
-                    or getattr(plot.facet, "vars", None) != getattr(base.facet, "vars", None) \
-                    or _coordinates(plot) != _coordinates(base):
+        base = self._base
+        if base is None or not self._redraws or not _same(plot.data, base.data) \
+                or plot.mapping != base.mapping or plot.theme != base.theme or plot.labels != base.labels \
+                or type(plot.facet) is not type(base.facet) \
+                or getattr(plot.facet, "vars", None) != getattr(base.facet, "vars", None) \
+                or _coordinates(plot) != _coordinates(base):
+            return False
+        labels = _layer_labels(plot)
+        shown = [label for label in labels if label is not None]
+        if len(set(shown)) != len(shown) or not _compatible_scales(plot, base, shown, self.labels):
+            return False
+        # the plot's layers: the base's, less some labelled ones, in the same order
+        kept = [i for i, label in self._layers.items() if label in shown]
+        others = [i for i in range(len(base.layers)) if i not in self._layers]
+        if [self._layers[i] for i in kept] != shown or len(plot.layers) != len(others) + len(kept):
+            return False
+        matched = iter(plot.layers)
+        for i in sorted(others + kept):
+            new, old = next(matched), base.layers[i]
+            if type(new.geom) is not type(old.geom) or new.mapping != old.mapping:
                 return False
-            labels = _layer_labels(plot)
-            shown = [label for label in labels if label is not None]
-            if len(set(shown)) != len(shown) or not _compatible_scales(plot, base, shown, self.labels):
-                return False
-            # the plot's layers: the base's, less some labelled ones, in the same order
-            kept = [i for i, label in self._layers.items() if label in shown]
-            others = [i for i in range(len(base.layers)) if i not in self._layers]
-            if [self._layers[i] for i in kept] != shown or len(plot.layers) != len(others) + len(kept):
-                return False
-            matched = iter(plot.layers)
-            for i in sorted(others + kept):
-                new, old = next(matched), base.layers[i]
-                if type(new.geom) is not type(old.geom) or new.mapping != old.mapping:
+            if i in self._movable:
+                if new._data is None or FITTED not in new._data or len(new._data) != len(old._data) or \
+                        not _same(new._data.drop(columns=FITTED), old._data.drop(columns=FITTED)):
                     return False
-                if i in self._movable:
-                    if new._data is None or FITTED not in new._data or len(new._data) != len(old._data) or \
-                            not _same(new._data.drop(columns=FITTED), old._data.drop(columns=FITTED)):
-                        return False
-                elif not _same(new._data, old._data):
-                    return False
-            if not self._axes_hold(plot, kept):
+            elif not _same(new._data, old._data):
                 return False
-            shown = frozenset(_labelled(plot))
-            return all(self._width(legend, shown) == legend.width for legend in self._legends)
+        if not self._axes_hold(plot, kept):
+            return False
+        shown = frozenset(_labelled(plot))
+        return all(self._width(legend, shown) == legend.width for legend in self._legends)
 
     def layout(self, labels) -> tuple | None:
         """The legends' widths when only the labelled layers ``labels`` are shown (plots with the
         same widths have the same layout), or None when a legend would be left empty."""
-        with self._lock:
-            widths = [self._width(legend, frozenset(labels)) for legend in self._legends]
-            return tuple(widths) if all(widths) else None
+        widths = [self._width(legend, frozenset(labels)) for legend in self._legends]
+        return tuple(widths) if all(widths) else None
 
     def _axes_hold(self, plot, kept: list[int]) -> bool:
         """Whether the axes of ``plot`` are the drawing's: in y held, or every line (as drawn and

@@ -45,7 +45,6 @@ def fake_png(plot) -> bytes:
 def no_rendering():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(canvas.Canvas, "render", lambda self, plot: fake_png(plot))
-        mp.setattr(widget.Explorer, "_draw_ahead", lambda self, *args: None)  # no drawing in a thread
         yield
 
 
