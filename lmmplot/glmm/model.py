@@ -126,29 +126,22 @@ class GeneralizedLinearMixedModel(MixedModel):
 
     def _evaluate(self, theta, beta) -> float:
         pirls = self.pirls
-        joint = beta is None
-        par = theta if joint else np.concatenate([theta, beta])
-        starts = self._warm_starts(joint, par.size)
+        starts = self.__dict__.get("_stencil_starts")  # set while Newton's method runs
+        par = np.concatenate([theta, beta]) if starts is not None else None
         try:
-            m = pirls.modes(theta, starts.start(par, theta) or self.modes, beta, self._eta_start)
+            m = pirls.modes(theta, (starts.start(par, theta) if starts else None) or self.modes, beta,
+                            self._eta_start)
         except DataError:
             try:  # once more from the start, in case the last modes were a poor start
                 m = pirls.modes(theta, None, beta, self._eta_start)
             except DataError:
                 return np.inf
         self.modes = m
-        starts.remember(par, m)
+        if starts is not None:
+            starts.remember(par, m)
         if beta is not None and self.nAGQ > 1:
             return pirls.agq(m, self._rule)
         return pirls.laplace(m)
-
-    def _warm_starts(self, joint: bool, k: int) -> WarmStarts:
-        """The recent modes of the first stage (``joint``) or the second, for this model's PIRLS."""
-        pirls = self.pirls
-        cached = self.__dict__.get("_starts")
-        if cached is None or cached[0] is not pirls:
-            cached = self._starts = (pirls, {})
-        return cached[1].setdefault(joint, WarmStarts(2 * k + 2))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, start: np.ndarray | None = None, checks: bool = True) -> "GeneralizedLinearMixedModel":
@@ -202,8 +195,16 @@ class GeneralizedLinearMixedModel(MixedModel):
         Stops at a point whose Newton step is below 10⁻⁴ in the optimizer's units, with the
         gradient there (the convergence check's). None (for BOBYQA to take over) where a θ
         nears its bound, a fresh Hessian is not positive definite, or a step from one does not
-        lower the deviance.
+        lower the deviance. PIRLS starts each stencil's point from its neighbours' modes
+        (:class:`~lmmplot.glmm.pirls.WarmStarts`).
         """
+        self._stencil_starts = WarmStarts(2 * start.size + 2)
+        try:
+            return self._newton_steps(start, lower, scale)
+        finally:
+            self._stencil_starts = None
+
+    def _newton_steps(self, start: np.ndarray, lower: np.ndarray, scale: np.ndarray) -> OptimResult | None:
         nt = self.theta_lower.size
         f = self.deviance_at
         x = start

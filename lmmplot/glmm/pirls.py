@@ -51,8 +51,9 @@ class WarmStarts:
     Finite-difference stencils evaluate points that are affine combinations of points just
     evaluated (x − δeᵢ = 2x − (x + δeᵢ); x + δeᵢ + δeⱼ = (x + δeᵢ) + (x + δeⱼ) − x): the same
     combination of their modes is wrong only at second order in δ, which saves PIRLS an
-    iteration. The combination is the one with least Σ (cᵢ dᵢ)², dᵢ the points' distances; where
-    there is none with Σ |cᵢ| ≤ 4, the start is the nearest point's modes.
+    iteration. The combination, of the points differing from the new one in one or two
+    coordinates, is the one with least Σ (cᵢ dᵢ)², dᵢ the points' distances; where there is none
+    with Σ |cᵢ| ≤ 4, the start is the nearest point's modes.
     """
 
     MAX_WEIGHT = 4.0
@@ -68,22 +69,25 @@ class WarmStarts:
     def start(self, par: np.ndarray, theta: np.ndarray) -> Modes | None:
         if not self.points:
             return None
-        Q = np.array([p[0] for p in self.points]) - par
-        d = np.linalg.norm(Q, axis=1)
+        P = np.array([p[0] for p in self.points])
+        d = np.linalg.norm(P - par, axis=1)
         near = int(np.argmin(d))
+        # a stencil's points differ from par in one or two coordinates
+        close = np.flatnonzero(np.count_nonzero(P != par, axis=1) <= 2)
         c = None
-        if d[near] > 0 and len(self.points) > 1:
-            A = np.vstack([Q.T, np.ones(len(Q))])  # Σ cᵢ (pᵢ − par) = 0, Σ cᵢ = 1
+        if d[near] > 0 and close.size > 1:
+            Q, dc = P[close] - par, d[close]
+            A = np.vstack([Q.T, np.ones(close.size)])  # Σ cᵢ (pᵢ − par) = 0, Σ cᵢ = 1
             b = np.zeros(A.shape[0])
             b[-1] = 1.0
-            c = (np.linalg.pinv(A / d) @ b) / d
-            exact = np.abs(A @ c - b).max() <= 1e-9 * min(1.0, d[near])
-            if not exact or np.abs(c).sum() > self.MAX_WEIGHT:
+            c = (np.linalg.pinv(A / dc) @ b) / dc
+            if not np.abs(A @ c - b).max() <= 1e-9 * min(1.0, d[near]) or np.abs(c).sum() > self.MAX_WEIGHT:
                 c = None
         if c is None:
             _, u1, ur, beta = self.points[near]
         else:
-            u1, ur, beta = (sum(ci * p[k] for ci, p in zip(c, self.points)) for k in (1, 2, 3))
+            picked = [self.points[i] for i in close]
+            u1, ur, beta = (sum(ci * p[k] for ci, p in zip(c, picked)) for k in (1, 2, 3))
         return Modes(theta, u1, ur, beta, None, None, None, None)
 
 
@@ -263,6 +267,8 @@ class Pirls:
                         and change <= ETA_TOL * (1.0 + np.max(np.abs(neta))))
             u1, ur, b, eta, mu, dr, w, wmax, pdev = nu1, nur, nb, neta, nmu, ndr, nw, nwmax, npdev
             if done:
+                if not lme4_rule:  # log|L| at the modes' own weights (the last fill's blocks)
+                    f = self._factor(blocks, theta)
                 return Modes(theta, u1, ur, b, eta, mu, f, dr)
         raise DataError(f"PIRLS did not converge in {MAX_ITER} iterations")
 
