@@ -5,11 +5,14 @@ Usage::
     python benchmarks/startup.py [--repeat N] [--cold]
 
 Each command runs ``N`` times (default 5) in a new interpreter; the table gives the median
-wall time and the median CPU time (user + system, from ``os.wait4``) of each. Two rows split
+wall time and the median CPU time (user + system of the process and the children it waited
+for, from ``os.wait4``: ``lmmplot fit`` draws its figure in a second process) of each. A row
+gives what a notebook waits for, ``import lmmplot`` and the first ``lp.lmer``; two rows split
 ``lmmplot fit`` in its parts: the same fit, summary and tables without the figure, and
 plotnine's floor for the figure, a fresh process that imports plotnine and saves the bare
-18-panel sleepstudy figure (points only, no model) at the size ``fit`` writes. CPU time is
-what the command costs on an idle machine; wall time also counts waiting for a busy one.
+18-panel sleepstudy figure (points only, no model) at the size ``fit`` writes. On two idle
+cores ``fit``'s wall time is about the longer of the two processes', its CPU time their sum;
+wall time also counts waiting for a busy machine.
 ``--cold`` first empties numba's on-disk cache of the compiled kernels, so that the first
 ``fit`` run shows the one-off compilation a fresh clone pays. The children may write bytecode
 caches (``PYTHONDONTWRITEBYTECODE`` is dropped from their environment), as on a user's machine.
@@ -30,6 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMULA = "Reaction ~ Days + (Days|Subject)"
 
 
+FIRST_FIT = f"""
+import lmmplot as lp
+lp.lmer({FORMULA!r}, lp.load_dataset("sleepstudy"))
+"""
 NO_FIGURE = f"""
 import lmmplot as lp
 model = lp.lmer({FORMULA!r}, lp.load_dataset("sleepstudy"))
@@ -50,6 +57,7 @@ def commands(out: str) -> dict[str, list[str]]:
     return {
         "python -c pass": [py, "-c", "pass"],
         "import lmmplot": [py, "-c", "import lmmplot"],
+        "import lmmplot, first lp.lmer (sleepstudy)": [py, "-c", FIRST_FIT],
         "lmmplot fit (sleepstudy, summary + csv + figure)":
             [py, "-m", "lmmplot", "fit", FORMULA, "--data", "sleepstudy", "--out", out],
         "its fit, summary and csv alone (no figure)": [py, "-c", NO_FIGURE.format(out=out)],

@@ -318,27 +318,31 @@ def _materialize(spec, data: pd.DataFrame, where: str):
         raise DataError(f"cannot build {where} from the data: {exc}") from None
 
 
-def _unseen_levels(spec: ModelSpec, data: pd.DataFrame, where: str, exc: Warning) -> str:
-    """The message for new data with factor levels the fit has not seen.
-
-    Each factor is evaluated on the new data as the formula writes it (``C(x, Sum)``,
-    ``factor(n + 1)``, a factor inside an interaction), and named with the columns it reads.
-    """
+def factor_values(spec: ModelSpec, data: pd.DataFrame):
+    """Each categorical factor of ``spec`` evaluated on ``data`` as the formula writes it
+    (``C(x, Sum)``, ``factor(n + 1)``, a factor inside an interaction): yields its name, its
+    values (a Series), the data columns it reads and its levels in the fit."""
     env = spec.get_materializer(data, context=R_FUNCTIONS).layered_context
-    found = []
     for name, (kind, state) in spec.encoder_state.items():
         if "categories" not in state:
             continue
         read = set()
         try:
             values = stateful_eval(name, env, {}, {}, None, variables=read)
-        except Exception:  # noqa: BLE001 (the factor cannot be evaluated alone: formulaic's own text below)
+        except Exception:  # noqa: BLE001 (a factor that cannot be evaluated alone)
             continue
         values = pd.Series(np.asarray(getattr(values, "__wrapped__", values)).ravel())
-        known = {label(c) for c in state["categories"]}
+        yield name, values, sorted(str(v) for v in read if v.source == "data"), state["categories"]
+
+
+def _unseen_levels(spec: ModelSpec, data: pd.DataFrame, where: str, exc: Warning) -> str:
+    """The message for new data with factor levels the fit has not seen, each factor named
+    with the columns it reads."""
+    found = []
+    for name, values, columns, categories in factor_values(spec, data):
+        known = {label(c) for c in categories}
         new = sorted({label(v) for v in values.dropna().unique()} - known)
         if new:
-            columns = sorted(str(v) for v in read if v.source == "data")
             named = repr(name) if columns == [name] else f"{name!r} (from column {', '.join(map(repr, columns))})"
             found.append(f"{named} has levels {new[:5]} not in the fit (its levels: {sorted(known)[:10]})")
     what = "; ".join(found) if found else str(exc).split(":", 1)[-1].split(". They")[0].strip()

@@ -17,9 +17,6 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from .kernels import (
-    cholesky_lower, first_block, profiled_criterion, rest_update, scale_lower, small_criterion,
-)
 from .terms import RandomTerm
 
 
@@ -37,6 +34,14 @@ def triangular_inverse(R: np.ndarray, lower: bool = False) -> np.ndarray:
     if info > 0:
         raise np.linalg.LinAlgError(f"singular matrix: resolution failed at diagonal {info - 1}")
     return inv
+
+
+def _kernels():
+    """The compiled loops, :mod:`.kernels`, imported by the first factorization: numba's import
+    and set-up take most of a second, which importing (or unpickling) a model need not pay."""
+    from . import kernels
+
+    return kernels
 
 
 @lru_cache(maxsize=1)
@@ -294,8 +299,8 @@ class BlockedSystem:
         if self.cheap and (not self.q_rest or self.lam_diagonal):
             T1 = self.first.factor(theta[self.theta_slices[0]])
             d = self.pattern.diagonal(theta) if self.q_rest else _NO_ROWS
-            return small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
-                                   self.n, reml) - self.log_weights + (self.logdet_R if reml else 0.0)
+            return _kernels().small_criterion(self.A11, self.E, T1, self.A22, *self.blocks, d, self.q_rest,
+                                              self.n, reml) - self.log_weights + (self.logdet_R if reml else 0.0)
         f = self.factor(theta)
         if not f.ok:
             return np.inf
@@ -305,8 +310,8 @@ class BlockedSystem:
         """The criterion read off a factor."""
         qr, p = self.q_rest, self.p
         log_diag = 2.0 * np.log(f.L22.diagonal())
-        return profiled_criterion(f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum() + self.logdet_R,
-                                  f.L22[-1, -1] ** 2, self.n, p, reml) - self.log_weights
+        logdet_z, logdet_x = f.logdet1 + log_diag[:qr].sum(), log_diag[qr : qr + p].sum() + self.logdet_R
+        return _kernels().profiled_criterion(logdet_z, logdet_x, f.L22[-1, -1] ** 2, self.n, p, reml) - self.log_weights
 
     def RX(self, f: Factor) -> np.ndarray:
         """The upper-triangular R_X of the user's X at a factor: R_XᵀR_X is β's Schur complement."""
@@ -371,15 +376,16 @@ class BlockedSystem:
         W = np.empty((l1, p1, p1))
         F = np.empty((l1, m, p1))
         G = np.zeros((m, m))
-        logdet1 = first_block(self.A11, self.E, T1, L11, W, F, G)
+        kernels = _kernels()
+        logdet1 = kernels.first_block(self.A11, self.E, T1, L11, W, F, G)
         pattern = None
         S = self.A22.copy()
         S[qr:, qr:] -= G
         if qr:
             pattern = self.pattern
-            rest_update(*self.blocks, W, F, S, qr)  # the Schur update, lower triangle
+            kernels.rest_update(*self.blocks, W, F, S, qr)  # the Schur update, lower triangle
             if self.lam_diagonal:
-                scale_lower(S, qr, pattern.diagonal(theta))
+                kernels.scale_lower(S, qr, pattern.diagonal(theta))
             else:
                 lam = pattern.matrix(theta)
                 S = np.tril(S) + np.tril(S, -1).T
@@ -388,7 +394,7 @@ class BlockedSystem:
                 S[qr:, :qr] = S[:qr, qr:].T
                 S[np.arange(qr), np.arange(qr)] += 1.0
         if S.shape[0] <= _SMALL:
-            ok = cholesky_lower(S)
+            ok = kernels.cholesky_lower(S)
             L22 = S
         else:
             try:

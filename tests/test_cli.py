@@ -9,7 +9,7 @@ from plotnine.facets.facet_wrap import facet_wrap
 
 import lmmplot as lp
 from lmmplot.cli import main
-from lmmplot.cli.fit import figure
+from lmmplot.cli.fit import figure, save_figure
 
 SLEEP = "Reaction ~ Days + (Days|Subject)"
 
@@ -23,17 +23,41 @@ def sleep_model():
     return lp.lmer(SLEEP, lp.load_dataset("sleepstudy"))
 
 
-def test_fit_prints_the_summary_and_writes_its_tables(tmp_path, sleep_model):
-    out = run_cli("fit", SLEEP, "--data", "sleepstudy", "--out", str(tmp_path / "fit"))
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(sleep_model.summary()).strip()
-    tidy = pd.read_csv(tmp_path / "fit" / "tidy.csv")
+@pytest.fixture(scope="module")
+def fitted_out(tmp_path_factory):
+    """``lmmplot fit`` of sleepstudy run once: its output directory and completed process."""
+    out = tmp_path_factory.mktemp("fit")
+    return out, run_cli("fit", SLEEP, "--data", "sleepstudy", "--out", str(out))
+
+
+def test_fit_prints_the_summary_and_writes_its_tables(fitted_out, sleep_model):
+    out, done = fitted_out
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(sleep_model.summary()).strip()
+    tidy = pd.read_csv(out / "tidy.csv")
     expected = lp.tidy(sleep_model)
     assert list(tidy.columns) == list(expected.columns)
     pd.testing.assert_series_equal(tidy["estimate"], expected["estimate"], rtol=1e-12)
-    augment = pd.read_csv(tmp_path / "fit" / "augment.csv")
+    augment = pd.read_csv(out / "augment.csv")
     assert len(augment) == 180 and augment[".fitted"].to_numpy() == pytest.approx(sleep_model.fitted())
-    assert matplotlib.image.imread(tmp_path / "fit" / "fit.png").shape[:2] == (600, 1000)
+    assert matplotlib.image.imread(out / "fit.png").shape[:2] == (600, 1000)
+
+
+def test_the_figure_drawn_by_the_second_process_is_the_one_drawn_in_this_one(fitted_out, sleep_model, tmp_path):
+    out, done = fitted_out
+    assert done.returncode == 0, done.stderr
+    save_figure(sleep_model, tmp_path / "here.png")
+    assert (matplotlib.image.imread(out / "fit.png") == matplotlib.image.imread(tmp_path / "here.png")).all()
+
+
+def test_a_figure_that_cannot_be_written_is_one_line_with_status_2(tmp_path):
+    (tmp_path / "fit.png").mkdir()  # the figure's path is a directory
+    out = run_cli("fit", SLEEP, "--data", "sleepstudy", "--out", str(tmp_path))
+    assert out.returncode == 2
+    assert out.stderr.startswith("lmmplot: error: cannot draw the figure: IsADirectoryError: ")
+    assert out.stderr.count("\n") == 1 and "fit.png" in out.stderr
+    assert out.stdout.startswith("Linear mixed model fit by REML")  # the summary and tables are written
+    assert (tmp_path / "tidy.csv").exists() and (tmp_path / "augment.csv").exists()
 
 
 def test_the_figure_is_the_pooling_plot_for_one_grouping_factor_and_a_numeric_x(sleep_model):

@@ -17,6 +17,7 @@ import lmmplot as lp
 from lmmplot import rformat
 from lmmplot.display import Summary, _coefmat, _Legend
 from lmmplot.errors import ConvergenceWarning
+from printed import last_digit, number, same_words
 
 FIXTURES = Path(__file__).parent / "fixtures"
 R_OUT = json.loads((FIXTURES / "display_reference.json").read_text())
@@ -32,45 +33,15 @@ def normalise(lines):
     return out
 
 
-def _number(token):
-    try:
-        return float(token.lstrip("<"))
-    except ValueError:
-        return None
-
-
-def _last_digit(token):
-    """The value of one unit in the last printed digit of a number."""
-    mantissa, _, exponent = token.lstrip("<-").partition("e")
-    decimals = len(mantissa.partition(".")[2])
-    return 10.0 ** (-decimals + (int(exponent) if exponent else 0))
-
-
-def same_words(ours, theirs, numbers_agree=lambda x, y: True):
-    """Whether two lines have the same words, and numbers where ``numbers_agree``."""
-    a, b = ours.replace("< ", "<").split(), theirs.replace("< ", "<").split()
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x == y:
-            continue
-        fx, fy = _number(x), _number(y)
-        if fx is None or fy is None or x.startswith("<") != y.startswith("<"):
-            return False
-        if not numbers_agree(x, y):
-            return False
-    return True
-
-
 def same_up_to_noise(ours, theirs, rel=5e-4, rel_p=1e-2, zero=0.0):
     """Same words, and numbers within ``rel`` (``rel_p`` for p-values in scientific notation)
     plus two units of the last printed digit; numbers both below ``zero`` agree."""
     def agree(x, y):
-        fx, fy = _number(x), _number(y)
+        fx, fy = number(x), number(y)
         if max(abs(fx), abs(fy)) < zero:
             return True
         tol = rel_p if "e" in y else rel
-        return abs(fx - fy) <= tol * abs(fy) + 2 * _last_digit(y)
+        return abs(fx - fy) <= tol * abs(fy) + 2 * last_digit(y)
 
     return same_words(ours, theirs, agree)
 

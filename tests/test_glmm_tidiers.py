@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from glmer_cases import CASES, REFERENCE
+from printed import same_words, within
 
 import lmmplot as lp
 
@@ -217,26 +218,7 @@ def test_summary_at_lme4s_estimates_is_lme4s(fits, cid):
     theirs = _without_formula(_r_lines(case), case)
     assert len(ours) == len(theirs), "\n".join(ours)
     rel = 1e-4 if CASES[cid]["family"] != "negbin" else 1e-3
-    assert [(a, b) for a, b in zip(ours, theirs) if not _close_words(a, b, rel=rel, units=1)] == []
-
-
-def _close_words(ours, theirs, rel=1e-3, units=2):
-    """Same words; numbers within ``rel`` plus ``units`` of their last printed digit."""
-    a, b = ours.replace("< ", "<").split(), theirs.replace("< ", "<").split()
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x == y:
-            continue
-        try:
-            fx, fy = float(x.lstrip("<")), float(y.lstrip("<"))
-        except ValueError:
-            return False
-        mantissa, _, exp = y.lstrip("<-").partition("e")
-        unit = 10.0 ** (-len(mantissa.partition(".")[2]) + (int(exp) if exp else 0))
-        if abs(fx - fy) > rel * abs(fy) + units * unit * (1 + 1e-9):
-            return False
-    return True
+    assert [(a, b) for a, b in zip(ours, theirs) if not same_words(a, b, within(rel, units=1))] == []
 
 
 # Owls' SexParentMale is 0.002 se from 0: four printed digits of it are optimizer noise (the
@@ -248,4 +230,4 @@ def test_summary_of_our_fit_is_lme4s_up_to_noise(fits, cid):
     theirs = _without_formula(_r_lines(case), case)
     assert len(ours) == len(theirs), "\n".join(ours)
     # p-values move with z: on cbpp, 5.7e-4 below lme4's optimum, z by 1e-3 and p by 0.4 %
-    assert [(a, b) for a, b in zip(ours, theirs) if not _close_words(a, b, rel=5e-3)] == []
+    assert [(a, b) for a, b in zip(ours, theirs) if not same_words(a, b, within(5e-3, units=2))] == []
