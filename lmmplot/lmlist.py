@@ -75,8 +75,9 @@ class LmList:
     @classmethod
     def from_model(cls, model, group_vars: tuple[str, ...] | None = None) -> "LmList":
         """The model's fixed formula fitted per level of one of its grouping factors (its first
-        by default: ``group_vars``, its columns), on the rows, model matrix, prior weights and
-        offset it was fitted to; a glmer fit's groups are fitted by glm in its family."""
+        by default: ``group_vars``, its columns; ``()`` fits all rows as one, complete pooling),
+        on the rows, model matrix, prior weights and offset it was fitted to; a glmer fit's
+        groups are fitted by glm in its family."""
         groups = model.variables.groups
         if not groups:
             raise ArgumentTypeError("lmList needs a mixed model (lp.lmer or lp.glmer) to take its grouping "
@@ -98,7 +99,10 @@ class LmList:
         """Every group at once where its rows determine all coefficients (one batched QR of
         the groups' rows, zero-padded to the largest group, per IRLS step for a glm); column
         by column, as R's ``qr`` drops them, where they do not."""
-        codes, levels = group_codes(frame, self.group_vars)
+        if self.group_vars:
+            codes, levels = group_codes(frame, self.group_vars)
+        else:  # complete pooling
+            codes, levels = np.zeros(len(y), np.intp), np.array(["(all rows)"], dtype=object)
         ngroups, p = len(levels), X.shape[1]
         failed = _one_level_groups(spec, frame, codes, ngroups)
         order = np.argsort(codes, kind="stable")
@@ -184,7 +188,8 @@ class LmList:
         if X is None:
             X = self._model.model_matrix(new) if self._fixed is None else self._fixed.new_X(new)
         X = np.asarray(X, float)
-        at = self._coef.index.get_indexer(level_labels(new, self.group_vars, f"lmList's group {self.group!r}"))
+        at = (self._coef.index.get_indexer(level_labels(new, self.group_vars, f"lmList's group {self.group!r}"))
+              if self.group_vars else np.zeros(len(new), np.intp))
         if (at < 0).any():
             unknown = sorted(set(level_labels(new, self.group_vars, self.group)[at < 0]))[:5]
             raise DataError(f"groups {unknown} of {self.group!r} in newdata have no fit in this lmList")

@@ -114,3 +114,17 @@ def test_predict_rejects_an_unknown_type(data):
     fits, _ = fit(data, "grouse_poisson")
     with pytest.raises(ArgumentTypeError, match="'link' or 'response'"):
         fits.predict(data["grouse"].head(), type="mean")
+
+
+def test_all_rows_as_one_group_is_complete_pooling_with_the_models_weights(data):
+    from lmmplot.plotting.frames import complete_pooling_lines
+
+    cbpp = data["cbpp"]
+    model = lp.lmer("I(incidence / size) ~ period + (1|herd)", cbpp, weights="size")
+    X = np.column_stack([np.ones(len(cbpp))] + [(cbpp["period"].astype(str) == p).to_numpy(float) for p in "234"])
+    sw = np.sqrt(cbpp["size"].to_numpy(float))
+    beta = np.linalg.lstsq(X * sw[:, None], (cbpp["incidence"] / cbpp["size"]).to_numpy() * sw, rcond=None)[0]
+    pooled = lp.LmList.from_model(model, ())
+    np.testing.assert_allclose(pooled.coef().to_numpy()[0], beta, rtol=1e-10)
+    line = complete_pooling_lines(model, "period").drop_duplicates("period").sort_values("period")
+    np.testing.assert_allclose(line[".fitted"], beta[0] + np.r_[0, beta[1:]], rtol=1e-10)

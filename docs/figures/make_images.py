@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 HERE = Path(__file__).resolve().parent
-SIZES = {"pooling": (10, 6), "no_pooling": (10, 6), "fitted": (9, 6), "shrinkage": (7, 6), "diagnostics": (12, 12.9)}
+SIZES = {"pooling": (10, 6), "pooling_glmm": (10, 6), "no_pooling": (10, 6), "fitted": (9, 6), "shrinkage": (7, 6), "diagnostics": (12, 12.9)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or sorted(p.stem for p in (HERE / "examples").glob("*.py"))

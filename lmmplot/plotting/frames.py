@@ -178,24 +178,39 @@ def is_generalized(model) -> bool:
     return getattr(model, "family", None) is not None
 
 
+def response_points(model) -> tuple[pd.DataFrame, str]:
+    """The model's rows with its response as a plot's y reads it, and that column's name: the
+    response column itself; for a GLMM the response as its family takes it (0/1 for a factor or
+    logical, ``s / n`` for ``cbind(s, n - s)``), on the scale its lines are drawn."""
+    name, data = model.formula.response.strip(), model.frame
+    if not is_generalized(model):
+        return data, name
+    if name.startswith("cbind(") and len(model.variables.response) == 2:
+        s, f = (t.strip() for t in name[len("cbind("):-1].split(",", 1))
+        total, minus, rest = f.rpartition(" - ")
+        name = f"{s} / {total}" if minus and rest == s else f"{s} / ({s} + {f})"
+    elif name in data.columns and pd.api.types.is_numeric_dtype(data[name]) \
+            and not pd.api.types.is_bool_dtype(data[name]):
+        return data, name
+    return data.assign(**{name: model.y}), name
+
+
 def no_pooling_frames(model, xs, groups, n: int = 50, r: Roles | None = None) -> dict:
     """:func:`no_pooling_lines` for each x in ``xs`` and grouping factor in ``groups``."""
-    if is_generalized(model):
-        raise ArgumentTypeError(f"no-pooling lines are least-squares fits of a linear model; "
-                                f"{model.formula.text!r} is a {model.family.family} GLMM")
     r = r or roles(model)
     out = {}
     for group in groups:
         columns = group_columns(model, group, r)
         fits = LmList.from_model(model, columns)
         grids = [line_grid(model.frame, x, *_line_columns(r, x, columns), n) for x in xs]
-        for x, grid in zip(xs, _predicted(grids, fits.predict)):
+        for x, grid in zip(xs, _predicted(grids, lambda new: fits.predict(new, type="response"))):
             out[(x, group)] = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
     return out
 
 
 def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.DataFrame:
-    """Each group's own least-squares line (lme4's lmList on the model's fixed formula).
+    """Each group's own line (lme4's lmList on the model's fixed formula): least squares, or
+    for a GLMM a glm per group in its family, on the response scale.
 
     Groups whose fit leaves a coefficient undetermined draw no line.
     """
@@ -213,8 +228,6 @@ def pooling_frames(model, x: str, group: str | None = None, n: int = 50, lines=P
     the first two from one model matrix of both their grids."""
     r = r or roles(model)
     check_x(model, x, r)
-    if "no pooling" in lines and is_generalized(model):
-        no_pooling_frames(model, [x], [group], n, r)  # its error: least squares fit linear models
     out = {}
     if "partial pooling" in lines:
         out["partial pooling"] = fitted_frames(model, [x], [group], n, r)[(x, group)]
@@ -227,27 +240,16 @@ def pooling_frames(model, x: str, group: str | None = None, n: int = 50, lines=P
     start = 0
     for name, grid in grids.items():
         rows, start = X[start : start + len(grid)], start + len(grid)
-        if name == "no pooling":
-            grid[FITTED] = LmList.from_model(model, columns[name]).predict(grid, rows)
-            grid = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
-        elif np.any(np.asarray(getattr(model, "offset", 0.0)) != 0):
-            from ..lm import lm  # lm carries the formula's offset, which the model matrix lacks
-
-            grid[FITTED] = lm(model.formula.fixed_formula, model.frame).predict(grid)
-        else:
-            y = model.fitted() + model.residuals(type="response")
-            grid[FITTED] = rows @ np.linalg.lstsq(model.model_matrix().to_numpy(float), y, rcond=None)[0]
-        out[name] = grid
+        grid[FITTED] = LmList.from_model(model, columns[name]).predict(grid, rows, type="response")
+        out[name] = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
     return {name: out[name] for name in POOLING_LINES if name in out}
 
 
 def complete_pooling_lines(model, x: str, n: int = 50, r: Roles | None = None) -> pd.DataFrame:
-    """The fixed formula fitted by least squares to all the model's rows (complete pooling, what
-    ``lp.lm`` of the fixed formula fits), one line per level of each categorical predictor over
-    the x range each has, other numeric predictors at their mean.
-
-    From the model's own model matrix and response (no formula re-parsed); a model with an
-    offset goes through ``lp.lm``, which carries the offset of the formula.
+    """The fixed formula fitted to all the model's rows (complete pooling: what ``lp.lm`` of the
+    fixed formula fits, with the model's weights and offset; for a GLMM R's glm in its family,
+    on the response scale), one line per level of each categorical predictor over the x range
+    each has, other numeric predictors at their mean.
     """
     return pooling_frames(model, x, None, n, ["complete pooling"], r)["complete pooling"]
 

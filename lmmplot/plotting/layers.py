@@ -38,6 +38,7 @@ class ModelLayer:
     """
 
     needs_group = True
+    position = None  # where a categorical x's points go; None: dodged by ``dodge``
 
     def __init__(self, model, x: str | None, group: str | None, label: str | None, params: dict,
                  roles: F.Roles | None = None):
@@ -138,20 +139,21 @@ class ModelLayer:
         """Lines over a numeric x; over a categorical x, a point per level, dodged."""
         if F.is_categorical(frame[x]):
             mapping = self._mapping(plot, frame, geom_point, x=x, y=F.FITTED, group=F.LINE)
-            return [geom_point(mapping, frame, inherit_aes=False, position=position_dodge(width=dodge),
+            return [geom_point(mapping, frame, inherit_aes=False, position=self.position or position_dodge(width=dodge),
                                **self.params)]
         mapping = self._mapping(plot, frame, geom_lines, x=x, y=F.FITTED, group=F.LINE)
         return [geom_lines(mapping, frame, inherit_aes=False, **self.params)]
 
     @classmethod
     def of_frame(cls, model, frame: pd.DataFrame, x: str, group: str | None, label=None, dodge: float = 0.5,
-                 roles: F.Roles | None = None, **params) -> "ModelLayer":
+                 roles: F.Roles | None = None, position=None, **params) -> "ModelLayer":
         """The layer drawing ``frame``, lines made from ``model`` elsewhere (columns ``x``,
         ``.fitted``, ``.line``), when the plot's x is ``x`` and its grouping factor ``group``
-        (``roles``: the model's, if known)."""
+        (``roles``: the model's, if known); over a categorical x, its points at ``position``
+        (a plotnine position) if given."""
         self = cls.__new__(cls)
         ModelLayer.__init__(self, model, x, group, label, params, roles)
-        self.dodge = dodge
+        self.dodge, self.position = dodge, position
         self._frames = {(x, group): frame}
         return self
 

@@ -3,29 +3,32 @@ from __future__ import annotations
 
 from numbers import Real
 
-from plotnine import aes, coord_cartesian, facet_wrap, geom_point, ggplot, labs, scale_color_manual, scale_linetype_manual
+from plotnine import (aes, coord_cartesian, facet_wrap, geom_point, ggplot, labs, position_nudge, scale_color_manual,
+                      scale_linetype_manual, scale_shape_manual)
 
 from ..errors import ArgumentTypeError, DataError
 from . import frames as F
 from .geoms import guide_lean_legend
 from .layers import geom_fitted
 
-POOLING = {  # name: (colour, linetype); told apart by linetype as well as by colour
-    "complete pooling": ("black", "dashed"),
-    "no pooling": ("#009E73", "dashdot"),
-    "partial pooling": ("#D55E00", "solid"),
+POOLING = {  # name: (colour, linetype, shape and offset of a categorical x's points); not by colour alone
+    "complete pooling": ("black", "dashed", "s", -0.2),
+    "no pooling": ("#009E73", "dashdot", "^", 0.0),
+    "partial pooling": ("#D55E00", "solid", "o", 0.2),
 }
 
 
 def plot_pooling(model, x: str | None = None, group: str | None = None, n: int = 50, size: float = 0.8,
                  lines=tuple(POOLING), facet: bool = True, colour: str | None = None,
                  ylim: tuple[float, float] | None = None):
-    """Each group's data with three lines: complete pooling (one least-squares fit to all rows),
-    no pooling (a fit per group, lme4's lmList) and partial pooling (the mixed model's lines).
+    """Each group's data with three lines: complete pooling (one fit to all rows), no pooling (a
+    fit per group, lme4's lmList) and partial pooling (the mixed model's lines). For a GLMM the
+    fits are glm's in its family and every line is on the response scale (proportions for
+    ``cbind(s, f)``).
 
     Parameters
     ----------
-    model : LinearMixedModel
+    model : LinearMixedModel or GeneralizedLinearMixedModel
     x : str, optional
         The predictor along the x axis; by default the model's first numeric predictor.
     group : str, optional
@@ -33,7 +36,7 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     n : int
         Points per line.
     size : float
-        Line width.
+        Line width (over a categorical x, the points' size is 2.5 times it).
     lines : sequence of str
         Which of ``"complete pooling"``, ``"no pooling"`` and ``"partial pooling"`` to draw.
     facet : bool
@@ -68,22 +71,26 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     if ylim is not None and not (isinstance(ylim, (tuple, list)) and len(ylim) == 2 and all(isinstance(v, Real) for v in ylim)
                                  and ylim[0] < ylim[1]):
         raise ArgumentTypeError(f"ylim must be (low, high) with low < high, not {ylim!r}")
-    response = model.formula.response
-    data = model.frame
+    data, response = F.response_points(model)
     group = next(g for g, cols in roles.groups.items() if cols == columns)
     frames = F.pooling_frames(model, x, group, n, lines, roles)
     names = [name for name in POOLING if name in lines]
     mapping = aes(x, response) if colour is None else aes(x, response, colour=colour)
     plot = ggplot(data, mapping)  # a new plot: added to in place, as plotnine's + copies it each time
     plot += geom_point(alpha=0.6)
-    plot += [geom_fitted.of_frame(model, frames[name], x, group, label=name, roles=roles, size=size)
+    categorical_x = F.is_categorical(data[x])
+    plot += [geom_fitted.of_frame(model, frames[name], x, group, label=name, roles=roles,
+                                  size=size * 2.5 if categorical_x else size,
+                                  position=position_nudge(x=POOLING[name][3]) if categorical_x and colour is None else None)
              for name in names]
     if facet:
         plot += facet_wrap(list(columns))
     if names and colour is None:
         plot += scale_color_manual(values=[POOLING[k][0] for k in names], limits=names, name="pooling",
-                                   guide=guide_lean_legend())
-    if names:
+                                   guide="legend" if categorical_x else guide_lean_legend())
+    if names and categorical_x:
+        plot += scale_shape_manual(values=[POOLING[k][2] for k in names], limits=names, name="pooling")
+    elif names:
         plot += scale_linetype_manual(values=[POOLING[k][1] for k in names], limits=names, name="pooling",
                                       guide=guide_lean_legend())
     if ylim is not None:

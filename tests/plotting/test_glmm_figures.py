@@ -1,7 +1,8 @@
 """A GLMM's figures: the layers on the response scale (the group lines are lme4's fitted means,
 the population line lme4's ``predict(re.form = NA, type = "response")``), the caterpillar's
 intervals from lme4's condsd, the coefficients' Wald z intervals; all from
-tests/fixtures/glmer_reference.json, made by glmer_reference.R with lme4 1.1-31."""
+tests/fixtures/glmer_reference.json, made by glmer_reference.R with lme4 1.1-31. The pooling
+figure's no- and complete-pooling fits against lme4's lmList and R's glm (lmlist_reference.R)."""
 import json
 import warnings
 from pathlib import Path
@@ -15,7 +16,9 @@ from scipy import stats
 import lmmplot as lp
 from lmmplot.errors import ArgumentTypeError
 
-REF = json.loads((Path(__file__).parents[1] / "fixtures" / "glmer_reference.json").read_text())["cases"]
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+REF = json.loads((FIXTURES / "glmer_reference.json").read_text())["cases"]
+LMLIST = json.loads((FIXTURES / "lmlist_reference.json").read_text())  # lme4's lmList and R's glm
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +70,54 @@ def test_population_line_and_band_on_the_response_scale(cbpp):
     assert (frame[".lower"] < frame[".fitted"]).all() and (frame[".fitted"] < frame[".upper"]).all()
 
 
-def test_linear_model_only_layers_refuse_a_glmm(cbpp):
+def test_prediction_band_is_refused_for_a_glmm(cbpp):
     model, _, _ = cbpp
-    with pytest.raises(ArgumentTypeError, match="binomial GLMM"):
-        lp.geom_no_pooling(model)
     with pytest.raises(ArgumentTypeError, match="interval='confidence'"):
         lp.geom_population(model, interval="prediction")
+
+
+def test_no_pooling_points_are_lme4s_glm_per_group(cbpp):
+    model, data, _ = cbpp
+    ref = LMLIST["cases"]["cbpp_cbind"]
+    with pytest.warns(UserWarning, match="Fitting failed for 1 group"):  # herd 8: one row, as lme4 says
+        plot = ggplot(data, aes("period", "incidence")) + lp.geom_no_pooling(model)
+    points = plot.layers[-1]._data
+    assert "8" not in set(points["herd"].astype(str))
+    for fit in ref["fits"]:
+        if fit["group"] in ("1", "7"):
+            ours = points[points["herd"].astype(str) == fit["group"]].sort_values("period")[".fitted"]
+            np.testing.assert_allclose(ours, fit["fitted"], rtol=1e-6, atol=1e-9)
+
+
+def test_pooling_lines_of_a_glmm_are_glms_on_the_response_scale(binary_slopes):
+    model, _, _ = binary_slopes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # separated subjects: glm.fit's warnings
+        plot = lp.plot_pooling(model)
+    complete = plot.layers[1]._data
+    b0, b1 = LMLIST["pooled"]["sleep_binary_logit"]["coef"]
+    np.testing.assert_allclose(complete[".fitted"], 1 / (1 + np.exp(-(b0 + b1 * complete["Days"]))), rtol=1e-8)
+    points = plot.data
+    assert plot.labels.y == "I(Reaction > 300)" and set(points["I(Reaction > 300)"]) == {0.0, 1.0}
+
+
+def test_pooling_figure_of_a_binomial_glmm_image(binary_slopes, figure_matches):
+    model, _, _ = binary_slopes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert figure_matches(lp.plot_pooling(model), "pooling_glmm_binary")
+
+
+def test_pooling_figure_over_a_categorical_x_image(cbpp, figure_matches):
+    model, data, _ = cbpp
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plot = lp.plot_pooling(model, x="period")
+    assert plot.labels.y == "incidence / size"
+    complete = plot.layers[1]._data.drop_duplicates("period")
+    b = np.asarray(LMLIST["pooled"]["cbpp_cbind"]["coef"])
+    np.testing.assert_allclose(complete[".fitted"], 1 / (1 + np.exp(-(b[0] + np.r_[0, b[1:]]))), rtol=1e-8)
+    assert figure_matches(plot, "pooling_glmm_categorical")
 
 
 def test_caterpillar_intervals_are_lme4s_condsd(binary_slopes):
