@@ -1,7 +1,9 @@
 """The explorer's widget: controls, the fits behind them (cached) and what they show."""
 from __future__ import annotations
 
+import asyncio
 import html
+import itertools
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ LAYERS = ("complete pooling", "no pooling", "partial pooling")
 FACETS = ("per group", "overlaid")
 #: the figure's size in the widget (inches at ``DPI``)
 WIDTH, HEIGHT, DPI = 9.0, 6.0, 80
+#: seconds the kernel's event loop is left to itself between two drawings ahead
+IDLE_TURN = 0.05
 
 
 def random_part(structure: str, x: str, group: str) -> str:
@@ -121,7 +125,7 @@ class Explorer:
         self.fixed = x if fixed is None else fixed
         self._fits: dict[tuple[str, bool], Fit] = {}
         self._figures: dict[tuple, tuple[object, bytes]] = {}  # (formula, REML, lines, panels)
-        self._canvases: dict[tuple, Canvas] = {}  # (lines, panels): where those figures are drawn
+        self._canvases: dict[str, list[Canvas]] = {name: [] for name in FACETS}  # where they are drawn
         if start is not None:  # a fit of the first structure: no need to fit it again
             first = model_formula(response, self.fixed, structure, x, group)
             self._fits[(first, start.REML)] = Fit(start, list(start.messages))
@@ -158,6 +162,8 @@ class Explorer:
         self.model: LinearMixedModel | None = None
         self.figure = None
         self._update()
+        self._ahead = self._drawings_ahead(self.model, tuple(layers), facet)
+        self._draw_ahead_when_idle()
 
     # ------------------------------------------------------------------ state
     def _fit(self, formula: str, REML: bool) -> Fit:
@@ -191,6 +197,68 @@ class Explorer:
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
         return (low, high) if low < high else None
 
+    def draw_ahead(self) -> None:
+        """Draw now what the other panels setting and every choice of lines need, so that no
+        click waits for a full plotnine draw. In a notebook (JupyterLab, Voila) the explorer
+        does this itself, one drawing at a time, whenever the kernel is idle after it shows."""
+        with single_threaded_blas():
+            for _ in self._ahead:
+                pass
+
+    def _draw_ahead_when_idle(self) -> None:
+        """Draw ahead in the kernel's event loop, one drawing per turn, so that messages (the
+        display, clicks) are answered between drawings; nothing without a running loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a script: drawn when a click needs it, or by draw_ahead()
+            return
+
+        def step():
+            with single_threaded_blas():
+                more = next(self._ahead, None) is not None
+            if more:
+                loop.call_later(IDLE_TURN, step)
+
+        loop.call_later(IDLE_TURN, step)
+
+    def _drawings_ahead(self, model: LinearMixedModel | None, layers: tuple[str, ...], facet: str):
+        """Draw the canvases of the other panels setting and of every choice of lines, nearest to
+        ``layers`` and ``facet`` first; yields each canvas drawn."""
+        if model is None:
+            return
+        other = next(name for name in FACETS if name != facet)
+        nearest = sorted(_choices(), key=lambda chosen: len(set(chosen) ^ set(layers)))
+        for panels, chosen in [(other, layers)] + [(f, c) for f in (facet, other) for c in nearest]:
+            if not any(_covers(canvas, chosen) for canvas in self._canvases[panels]):
+                try:
+                    yield self._new_canvas(model, chosen, panels)
+                except Exception:  # the figure's error is shown when a click asks for it
+                    return
+
+    def _render(self, plot, model: LinearMixedModel, layers: tuple[str, ...], facet: str) -> bytes:
+        """The PNG of ``plot`` (``_draw(model, layers, facet)``), on a canvas kept if one draws
+        it without a full draw, else on a new one."""
+        canvas = next((c for c in self._canvases[facet] if c.can_render(plot)), None)
+        return (canvas or self._new_canvas(model, layers, facet)).render(plot)
+
+    def _new_canvas(self, model: LinearMixedModel, layers: tuple[str, ...], facet: str) -> Canvas:
+        """A canvas drawn in full for ``layers`` and every other choice of lines whose figure has
+        the same layout."""
+        canvas = Canvas(WIDTH, HEIGHT, DPI)
+        canvas.draw(self._draw(model, self._padded(layers, facet), facet))
+        self._canvases[facet].append(canvas)
+        return canvas
+
+    def _padded(self, layers: tuple[str, ...], facet: str) -> tuple[str, ...]:
+        """All the lines whose legend is as wide as that of ``layers`` (so the panels are where
+        they are for ``layers``): a canvas drawn with them draws every such choice of lines."""
+        full = next((canvas for canvas in self._canvases[facet] if canvas.labels == LAYERS), None)
+        layout = full.layout(layers) if full is not None else None
+        if layout is None:
+            return layers
+        alike = [chosen for chosen in _choices() if full.layout(chosen) == layout]
+        return tuple(name for name in LAYERS if any(name in chosen for chosen in alike))
+
     def _update(self, change=None) -> None:
         with single_threaded_blas():
             self._show()
@@ -211,9 +279,7 @@ class Explorer:
             try:
                 if key not in self._figures:
                     plot = self._draw(result.model, layers, facet)
-                    if (layers, facet) not in self._canvases:
-                        self._canvases[layers, facet] = Canvas(WIDTH, HEIGHT, DPI, moving="partial pooling")
-                    self._figures[key] = (plot, self._canvases[layers, facet].render(plot))
+                    self._figures[key] = (plot, self._render(plot, result.model, layers, facet))
                 self.figure, image = self._figures[key]
             except Exception as exc:  # a figure that cannot be drawn is shown as text too
                 problems.append(f"{type(exc).__name__}: {exc}")
@@ -233,6 +299,22 @@ class Explorer:
 
     def __repr__(self) -> str:
         return f"<lmmplot explorer: {self.formula}>"
+
+
+def _covers(canvas: Canvas, layers: tuple[str, ...]) -> bool:
+    """Whether the canvas was drawn with ``layers`` or with more lines and the same layout (its
+    figures of these lines need no full draw; ``Canvas.can_render`` has the last word)."""
+    if not set(layers) <= set(canvas.labels):
+        return False
+    if set(layers) == set(canvas.labels):
+        return True
+    layout = canvas.layout(layers)
+    return layout is not None and layout == canvas.layout(canvas.labels)
+
+
+def _choices() -> list[tuple[str, ...]]:
+    """Every choice of lines, in LAYERS' order."""
+    return [chosen for k in range(len(LAYERS) + 1) for chosen in itertools.combinations(LAYERS, k)]
 
 
 def explore(data, response: str | None = None, x: str | None = None, group: str | None = None,
