@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from plotnine import (aes, facet_wrap, geom_boxplot, geom_point, ggplot, labs, position_dodge,
+from plotnine import (aes, facet_wrap, geom_boxplot, ggplot, labs, position_dodge,
                       theme_bw)
 
 from .datasets import load_dataset
 from .lm import lm
 from .model import lmer
+from .plotting.geoms import geom_points
 from .plotting.layers import geom_fitted, geom_no_pooling, geom_population
 
 # R's colour names, as R defines them
@@ -70,86 +71,96 @@ def figure(name: str, fits: dict | None = None):
         raise KeyError(f"no figure {name!r} in the chapter; its figures are {list(_FIGURES)}")
     func, index = _FIGURES[name]
     plot = func(models() if fits is None else fits)
-    return (plot if index is None else plot[index]) + theme_bw()
+    plot = plot if index is None else plot[index]
+    plot += theme_bw()  # a plot of its own, made just now
+    return plot
 
 
-def _sleep(fits, facets: bool):
-    plot = ggplot(fits["sleepstudy"], aes("Days", "Reaction"))
-    if facets:
-        plot = plot + facet_wrap("Subject", nrow=3)
-    return plot + geom_point()
+def _plot(data, mapping, *parts):
+    """``ggplot(data, mapping) + parts[0] + parts[1] ...``, the parts added in place (plotnine's
+    ``+`` copies the whole plot, its theme most, for each part); ``None`` parts are skipped."""
+    plot = ggplot(data, mapping)
+    plot += [part for part in parts if part is not None]
+    return plot
+
+
+def _sleep(fits, facets: bool, *layers):
+    return _plot(fits["sleepstudy"], aes("Days", "Reaction"), facet_wrap("Subject", nrow=3) if facets else None,
+                 geom_points(), *layers)
 
 
 # ------------------------------------------------------------------ 5.2 - 5.5 sleepstudy
 @_figure("plot_sleepstudy_scatter-1")
 def sleepstudy_scatter(fits):
     """The data with the least-squares line and its confidence band (R's geom_smooth(method = "lm"))."""
-    return _sleep(fits, False) + geom_population(fits["lm_sleep"], interval="confidence")
+    return _sleep(fits, False, geom_population(fits["lm_sleep"], interval="confidence"))
 
 
 @_figure("plot_random_intercepts_facets-1")
 def random_intercepts_facets(fits):
     """Per subject: the global line (black) and the random-intercepts lines (blue)."""
-    return _sleep(fits, True) + geom_fitted(fits["lm_sleep"]) + geom_fitted(fits["lme_sleep1"], colour="blue")
+    return _sleep(fits, True, geom_fitted(fits["lm_sleep"]), geom_fitted(fits["lme_sleep1"], colour="blue"))
 
 
 @_figure("plot_random_intercepts_all-1")
 def random_intercepts_all(fits):
     """Every subject's random-intercept line (blue) around the global line (black), one panel."""
-    return _sleep(fits, False) + geom_fitted(fits["lm_sleep"]) + geom_fitted(fits["lme_sleep1"], colour="blue")
+    return _sleep(fits, False, geom_fitted(fits["lm_sleep"]), geom_fitted(fits["lme_sleep1"], colour="blue"))
 
 
 @_figure("plot_random_slopes_facets-1")
 def random_slopes_facets(fits):
     """Per subject: global (black), random intercepts (blue), random intercepts and slopes (red)."""
-    return (_sleep(fits, True) + geom_fitted(fits["lm_sleep"]) + geom_fitted(fits["lme_sleep1"], colour="blue")
-            + geom_fitted(fits["lme_sleep2"], colour="red"))
+    return _sleep(fits, True, geom_fitted(fits["lm_sleep"]), geom_fitted(fits["lme_sleep1"], colour="blue"),
+                  geom_fitted(fits["lme_sleep2"], colour="red"))
 
 
 @_figure("plot_random_slopes_all-1")
 def random_slopes_all(fits):
     """Every subject's random intercept-and-slope line (red) and the global line (black)."""
-    return _sleep(fits, False) + geom_fitted(fits["lm_sleep"]) + geom_fitted(fits["lme_sleep2"], colour="red")
+    return _sleep(fits, False, geom_fitted(fits["lm_sleep"]), geom_fitted(fits["lme_sleep2"], colour="red"))
 
 
 @_figure("plot_random_slopes_only-1")
 def random_slopes_only(fits):
     """Random slopes without random intercepts (purple): one intercept, many slopes."""
-    return _sleep(fits, False) + geom_fitted(fits["lm_sleep"]) + geom_fitted(fits["lme_slopesonly"], colour=PURPLE)
+    return _sleep(fits, False, geom_fitted(fits["lm_sleep"]), geom_fitted(fits["lme_slopesonly"], colour=PURPLE))
 
 
 @_figure("plot_shrinkage_comparison-1")
 def shrinkage_comparison(fits):
     """Complete pooling (black), partial pooling (blue, red) and no pooling (green) per subject."""
-    return random_slopes_facets(fits) + geom_no_pooling(fits["lme_sleep2"], colour=GREEN)
+    plot = random_slopes_facets(fits)
+    plot += geom_no_pooling(fits["lme_sleep2"], colour=GREEN)
+    return plot
 
 
 # ----------------------------------------------------------------------- 5.6.1 irrigation
 @_figure("plot_irrigation_by_variety-1")
 def irrigation_by_variety(fits):
     """Yield by irrigation method, coloured by variety."""
-    return ggplot(fits["irrigation"], aes("irrigation", "yield", colour="variety")) + geom_point()
+    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="variety"), geom_points())
 
 
 @_figure("plot_irrigation_by_field-1")
 def irrigation_by_field(fits):
     """Yield by irrigation method, coloured by field: the points pair up by field."""
-    return ggplot(fits["irrigation"], aes("irrigation", "yield", colour="field")) + geom_point()
+    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="field"), geom_points())
 
 
 @_figure("plot_irrigation_model_points-1")
 def irrigation_model_points(fits):
     """The observations, dodged by variety."""
-    return (ggplot(fits["irrigation"], aes("irrigation", "yield", colour="variety"))
-            + geom_point(position=position_dodge(width=0.5)))
+    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="variety"),
+                 geom_points(position=position_dodge(width=0.5)))
 
 
 @_figure("plot_irrigation_observed_predicted-1")
 def irrigation_observed_predicted(fits):
     """Observed yields (circles) and the model's predictions with each field's effect (triangles)."""
-    return (ggplot(fits["irrigation"], aes("irrigation", "yield", colour="variety"))
-            + geom_point(aes(shape='"observed"'), size=3)
-            + geom_fitted(fits["lme_yield"], label="predicted", dodge=0, size=3) + labs(shape="shape"))
+    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="variety"),
+                 geom_points(aes(shape='"observed"'), size=3),
+                 geom_fitted(fits["lme_yield"], label="predicted", dodge=0, size=3), labs(shape="shape"))
 
 
 # -------------------------------------------------------------------------- 5.6.3 dragons
@@ -158,9 +169,11 @@ def dragons_wingspan_scales(fits, facets: bool = False):
     """Intelligence against wingspan coloured by scales; and a boxplot by scales."""
 
     dragons = fits["dragons"]
-    panels = facet_wrap("mountain") if facets else None
-    return [ggplot(dragons, aes("wingspan", "intelligence", colour="scales")) + panels + geom_point(),
-            ggplot(dragons, aes("scales", "intelligence")) + panels + geom_boxplot()]
+    def panels():
+        return facet_wrap("mountain") if facets else None
+
+    return [_plot(dragons, aes("wingspan", "intelligence", colour="scales"), panels(), geom_points()),
+            _plot(dragons, aes("scales", "intelligence"), panels(), geom_boxplot())]
 
 
 @_figure("plot_dragons_by_mountain-1", "plot_dragons_by_mountain-2")
@@ -172,16 +185,16 @@ def dragons_by_mountain(fits):
 @_figure("plot_dragons_mixed_model_facets-1")
 def dragons_mixed_model_facets(fits):
     """Per mountain range: the data and the model's line for each scales colour."""
-    return (ggplot(fits["dragons"], aes("wingspan", "intelligence", colour="scales")) + facet_wrap("mountain")
-            + geom_point() + geom_fitted(fits["lme_dragons"]))
+    return _plot(fits["dragons"], aes("wingspan", "intelligence", colour="scales"), facet_wrap("mountain"),
+                 geom_points(), geom_fitted(fits["lme_dragons"]))
 
 
 @_figure("plot_dragons_mixed_model_global-1")
 def dragons_mixed_model_global(fits):
     """Every mountain's lines in one panel (linetype = scales) with the global least-squares line (black)."""
-    return (ggplot(fits["dragons"], aes("wingspan", "intelligence", colour="mountain")) + geom_point()
-            + geom_fitted(fits["lme_dragons"], mapping=aes(linetype="scales"))
-            + geom_fitted(fits["lm_dragons"], colour="black", size=1))
+    return _plot(fits["dragons"], aes("wingspan", "intelligence", colour="mountain"), geom_points(),
+                 geom_fitted(fits["lme_dragons"], mapping=aes(linetype="scales")),
+                 geom_fitted(fits["lm_dragons"], colour="black", size=1))
 
 
 FIGURE_NAMES: tuple[str, ...] = tuple(_FIGURES)  # the chapter's figures, in its order

@@ -33,8 +33,11 @@ class FixedDesign:
 
     def new_X(self, data: pd.DataFrame) -> np.ndarray:
         """X for new rows, encoded exactly as the training data were."""
-        mm = _materialize(self.spec, data, "the fixed effects")
-        return np.asarray(mm, dtype=float)[:, self.keep]
+        return self.new_columns(data)[:, self.keep]
+
+    def new_columns(self, data: pd.DataFrame) -> np.ndarray:
+        """Every column of the spec for new rows (X before the rank check dropped any)."""
+        return np.asarray(_materialize(self.spec, data, "the fixed effects"), dtype=float)
 
 
 def as_pandas(data, what: str = "data") -> pd.DataFrame:
@@ -124,33 +127,33 @@ def as_float_columns(data: pd.DataFrame, names) -> pd.DataFrame:
     the dtype (numpy, pandas nullable, polars). Datetimes are refused with how to convert them.
     """
     out = None
-    for name in names:
-        if name not in data.columns:
-            continue  # the caller's own check names what is missing
-        col = data[name]
-        kind = col.dtype.kind
-        if kind in "mM" or isinstance(col.dtype, pd.DatetimeTZDtype):
+    names = set(names)
+    for name, dtype in data.dtypes.items():  # by dtype: no column is taken out unless converted
+        if name not in names or dtype == np.float64:
+            continue  # a name not in the data: the caller's own check names what is missing
+        kind = dtype.kind
+        if kind in "mM" or isinstance(dtype, pd.DatetimeTZDtype):
             how = (f"(data[{name!r}] - data[{name!r}].min()).dt.days" if kind != "m"
                    else f"data[{name!r}].dt.total_seconds()")
             raise DataError(f"column {name!r} is a {'duration' if kind == 'm' else 'date-time'} "
-                            f"({col.dtype}); the formula needs a number: convert it first, e.g. "
+                            f"({dtype}); the formula needs a number: convert it first, e.g. "
                             f"to days since the first with {how}")
-        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col) or col.dtype == np.float64:
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
             continue
         if out is None:
             out = data.copy(deep=False)
-        out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[name] = data[name].to_numpy(dtype=np.float64, na_value=np.nan)
     return data if out is None else out
 
 
 def predict_rows(predict, new: pd.DataFrame, columns) -> np.ndarray:
     """``predict(rows)`` on the rows of ``new`` complete in ``columns``; NaN, with a warning, elsewhere."""
-    used = [c for c in new.columns if c in set(columns)]
-    missing = new[used].isna()
-    incomplete = missing.any(axis=1).to_numpy()
+    columns = set(columns)
+    missing = {c: new[c].isna().to_numpy() for c in new.columns if c in columns}
+    incomplete = np.logical_or.reduce([np.zeros(len(new), bool), *missing.values()])
     out = np.full(len(new), np.nan)
     if incomplete.any():
-        counts = {c: int(n) for c, n in missing.sum().items() if n}
+        counts = {c: int(n.sum()) for c, n in missing.items() if n.any()}
         warnings.warn(f"{int(incomplete.sum())} of {len(new)} rows of newdata have missing values "
                       f"(in {counts}): predicted as NaN", MissingDataWarning, stacklevel=3)
         new = new.loc[~incomplete]
@@ -299,7 +302,7 @@ def _materialize(spec, data: pd.DataFrame, where: str):
     """
     try:
         if isinstance(spec, ModelSpec):  # new data: its numbers in double too, whichever path it came by
-            data = as_float_columns(data, [c for c in data.columns if data[c].dtype.kind not in "mM"])
+            data = as_float_columns(data, [c for c, d in data.dtypes.items() if d.kind not in "mM"])
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DataMismatchWarning)
                 try:
@@ -444,12 +447,18 @@ def random_terms(parsed: ParsedFormula, data: pd.DataFrame, residual: bool = Tru
     return terms
 
 
-def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool) -> tuple[np.ndarray, np.ndarray]:
-    """A term's model rows for new data and each row's level index (-1 for a new level)."""
-    rows = term_rows(term, data)
+def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool,
+                fixed: tuple[FixedDesign, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A term's model rows for new data and each row's level index (-1 for a new level).
+
+    ``fixed``: the model's fixed design and its :meth:`FixedDesign.new_columns` on ``data``; a
+    term whose columns are all among them (``(1 + x | g)`` beside ``~ x``) takes its rows from
+    there: both specs were fitted to the same rows, so a column of the same name is the same.
+    """
+    shared = _shared_columns(term, fixed[0]) if fixed is not None else None
+    rows = term_rows(term, data) if shared is None else fixed[1][:, shared]
     labels = level_labels(data, tuple(v.strip("`") for v in term.spec.group_vars), term.spec.source)
-    index = pd.Index(term.levels)
-    codes = index.get_indexer(labels)
+    codes = term.level_index.get_indexer(labels)
     if not allow_new_levels and (codes < 0).any():
         new = sorted(set(labels[codes < 0]))[:5]
         raise DataError(
@@ -457,6 +466,13 @@ def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool) ->
             "to predict them at the population level"
         )
     return rows, codes
+
+
+def _shared_columns(term: RandomTerm, fixed: FixedDesign) -> list[int] | None:
+    """Where each of the term's columns is among the fixed spec's (by formulaic's names), or None."""
+    names = {name: k for k, name in enumerate(fixed.spec.column_names)}
+    found = [names.get(name) for name in term.model_spec.column_names]
+    return None if None in found else found
 
 
 def level_labels(data: pd.DataFrame, group_vars: tuple[str, ...], where: str) -> np.ndarray:

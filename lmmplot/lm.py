@@ -9,6 +9,7 @@ from .distributions import f_sf, t_sf
 from .formula import parse_formula, quote_dotted_names
 from .frame import (as_float_columns, as_pandas, complete_rows, design_frame, fixed_design, formula_variables,
                     owned_columns, predict_rows, value_columns)
+from .linalg import triangular_inverse
 
 
 class LinearModel:
@@ -88,7 +89,7 @@ class LinearModel:
         return pd.Series(self.beta, index=self.coef_names, name="Estimate")
 
     def vcov(self) -> pd.DataFrame:
-        Rinv = scipy.linalg.solve_triangular(self.R, np.eye(self.n_fixed))
+        Rinv = triangular_inverse(self.R)
         return pd.DataFrame(self.sigma**2 * Rinv @ Rinv.T, index=self.coef_names, columns=self.coef_names)
 
     def hat_values(self) -> np.ndarray:

@@ -16,7 +16,7 @@ from .frame import (
     as_float_columns, as_pandas, complete_rows, design_frame, fixed_design, formula_offset, formula_variables,
     owned_columns, predict_rows, random_rows, random_terms, row_values, term_rows, value_columns,
 )
-from .linalg import BlockedSystem, single_threaded_blas
+from .linalg import BlockedSystem, single_threaded_blas, triangular_inverse
 from .names import unique_group_names
 from .numderiv import deriv12
 from .optimize import lme4_path, lmerControl, minimize_theta
@@ -240,10 +240,11 @@ class MixedModel:
         if newdata is None:
             return self.fixed_part() + self.random_part(include)
         def predict(new):
-            pred = self.fixed.new_X(new) @ self.beta + self.new_offset(new)
+            columns = self.fixed.new_columns(new)
+            pred = columns[:, self.fixed.keep] @ self.beta + self.new_offset(new)
             for t, b, keep in zip(self.terms, self.term_effects, include):
                 if keep:
-                    rows, codes = random_rows(t, new, allow_new_levels)
+                    rows, codes = random_rows(t, new, allow_new_levels, (self.fixed, columns))
                     seen = codes >= 0
                     pred[seen] += np.einsum("ij,ij->i", rows[seen], b[codes[seen]])
             return pred
@@ -467,7 +468,7 @@ class LinearMixedModel(MixedModel):
         return kenward_roger(self)
 
     def _vcov_array(self) -> np.ndarray:
-        Rinv = scipy.linalg.solve_triangular(self.RX, np.eye(self.n_fixed), lower=False)
+        Rinv = triangular_inverse(self.RX)
         return self.sigma**2 * (Rinv @ Rinv.T)
 
     # ---------------------------------------------------------------- accessors

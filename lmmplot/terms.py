@@ -42,6 +42,11 @@ class RandomTerm:
     def group(self) -> str:
         return self.spec.group
 
+    @cached_property
+    def level_index(self) -> pd.Index:
+        """The levels as an index, to look new data's labels up in."""
+        return pd.Index(self.levels)
+
     @property
     def p(self) -> int:
         """Effects per level."""

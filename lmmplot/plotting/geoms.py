@@ -1,17 +1,20 @@
-"""Faster plotnine pieces for the model layers: lines drawn from numpy, a lean legend.
+"""Faster plotnine pieces for the model layers: lines and points drawn from numpy, a lean legend.
 
 plotnine's ``geom_path`` draws each group (each line) through a pandas group-by and a coordinate
 transform per group, and its stat splits the frame by panel: in a faceted figure with a few model
 layers that is most of ``ggplot.draw()``. :class:`geom_lines` draws the same Line2D artists, one
 per line with its own colour, width, linetype and alpha, from numpy arrays; its stat,
-:class:`stat_frame`, passes the frame through whole. :class:`guide_lean_legend` is a legend that
+:class:`stat_frame`, passes the frame through whole. :class:`geom_points` draws geom_point's
+scatter per panel likewise. :class:`guide_lean_legend` is a legend that
 does not theme every panel's axes a second time.
 """
 from __future__ import annotations
 
 import numpy as np
-from plotnine import coord_cartesian, geom_line, guide_legend, stat_identity
+import pandas as pd
+from plotnine import coord_cartesian, geom_line, geom_point, guide_legend, stat_identity
 from plotnine._utils import SIZE_FACTOR, remove_missing, to_rgba
+from plotnine.scales.scale_shape import FILLED_SHAPES
 
 _STYLE = ("color", "size", "linetype", "alpha")  # what a line may not vary along itself
 _MPL = {"square": "projecting", "mitre": "miter"}  # R's line end and join names in matplotlib's
@@ -29,33 +32,29 @@ class stat_frame(stat_identity):
 
 
 class geom_lines(geom_line):
-    """``geom_line`` drawing a panel's lines from numpy arrays, as geom_line draws them.
+    """``geom_line`` drawing a layer's lines from numpy arrays, as geom_line draws them.
 
-    Falls back to ``geom_line``'s drawing where it must (arrows, an aesthetic that changes
-    along a line, groups of one point only).
+    All panels in one pass (plotnine splits the frame per panel, then per line). Falls back to
+    ``geom_line``'s drawing where it must (arrows, a coordinate system other than
+    ``coord_cartesian``, an aesthetic that changes along a line, groups of one point only).
     """
 
     DEFAULT_PARAMS = {**geom_line.DEFAULT_PARAMS, "stat": stat_frame}
 
-    def draw_panel(self, data, panel_params, coord, ax):
+    def draw_layer(self, data, layout, coord):
         from matplotlib.lines import Line2D
 
-        group = data["group"].to_numpy()
-        order = np.argsort(group, kind="stable")
-        group = group[order]
-        inner = group[1:] == group[:-1]  # consecutive points of one line
+        if self.params.get("arrow") or type(coord) is not coord_cartesian or not set(_STYLE) <= set(data.columns):
+            return super().draw_layer(data, layout, coord)
+        panel, order = _panel_order(data, data["group"].to_numpy())
+        group = data["group"].to_numpy()[order]
+        inner = (group[1:] == group[:-1]) & (panel[1:] == panel[:-1])  # consecutive points of one line
         starts = np.flatnonzero(np.r_[True, ~inner])
         stops = np.r_[starts[1:], len(group)]
-        style = {c: data[c].to_numpy()[order] for c in _STYLE if c in data}
-        if self.params.get("arrow") or not (stops - starts >= 2).any() or len(style) < len(_STYLE) or any(
-                (inner & (v[1:] != v[:-1])).any() for v in style.values()):
-            return super().draw_panel(data, panel_params, coord, ax)
-        x, y = data["x"].to_numpy(float)[order], data["y"].to_numpy(float)[order]
-        if type(coord) is coord_cartesian:  # its transform: infinite values to the panel's edges
-            x, y = _squish_infinite(x, panel_params.x.range), _squish_infinite(y, panel_params.y.range)
-        else:
-            moved = coord.transform(data.iloc[order].reset_index(drop=True), panel_params, munch=True)
-            x, y = moved["x"].to_numpy(float), moved["y"].to_numpy(float)
+        style = {c: data[c].to_numpy()[order] for c in _STYLE}
+        if not (stops - starts >= 2).any() or any((inner & (v[1:] != v[:-1])).any() for v in style.values()):
+            return super().draw_layer(data, layout, coord)
+        x, y = _squished(data, order, panel, layout)
         end = _MPL.get(self.params["lineend"], self.params["lineend"])
         join = _MPL.get(self.params["linejoin"], self.params["linejoin"])
         for start, stop in zip(starts, stops):
@@ -65,17 +64,63 @@ class geom_lines(geom_line):
             # as plotnine: the end and join styles apply to solid and dashed lines
             ends = {"solid": {"solid_joinstyle": join, "solid_capstyle": end},
                     "dashed": {"dash_joinstyle": join, "dash_capstyle": end}}.get(linetype, {})
-            ax.add_artist(Line2D(
+            layout.axs[panel[start]].add_artist(Line2D(
                 x[start:stop], y[start:stop], color=to_rgba(style["color"][start], style["alpha"][start]),
                 linewidth=style["size"][start] * SIZE_FACTOR, linestyle=linetype,
                 zorder=self.params["zorder"], rasterized=self.params["raster"], **ends))
 
 
-def _squish_infinite(values: np.ndarray, limits) -> np.ndarray:
-    """-inf and inf moved to the ends of ``limits`` (mizani's squish_infinite)."""
-    if not np.isinf(values).any():
-        return values
-    return np.where(values == -np.inf, limits[0], np.where(values == np.inf, limits[1], values))
+class geom_points(geom_point):
+    """``geom_point`` drawing a layer's points from numpy arrays: the same scatter per panel and
+    shape as geom_point draws, without its per-panel frames (coordinate transform, group-by).
+
+    Falls back to ``geom_point``'s drawing for a coordinate system other than
+    ``coord_cartesian`` or a missing shape.
+    """
+
+    def draw_layer(self, data, layout, coord):
+        shapes = data["shape"].to_numpy()
+        if type(coord) is not coord_cartesian or pd.isna(shapes).any():
+            return super().draw_layer(data, layout, coord)
+        panel, order = _panel_order(data, np.zeros(len(data), np.intp))
+        x, y = _squished(data, order, panel, layout)
+        column = {c: data[c].to_numpy()[order] for c in ("size", "stroke", "color", "alpha", "fill")}
+        shapes = shapes[order]
+        for p in np.unique(panel):
+            here = panel == p
+            for shape in sorted(set(shapes[here])):  # as geom_point: one scatter per shape, in order
+                rows = np.flatnonzero(here & (shapes == shape))
+                color = to_rgba(column["color"][rows], column["alpha"][rows])
+                if shape not in FILLED_SHAPES:
+                    fill, color = color, None  # unfilled: the colour is the face's
+                elif all(c is None for c in column["fill"][rows]):
+                    fill = color
+                else:
+                    fill = to_rgba(column["fill"][rows], column["alpha"][rows])
+                stroke = column["stroke"][rows]
+                layout.axs[p].scatter(x=x[rows], y=y[rows], s=(column["size"][rows] + stroke) ** 2 * np.pi,
+                                      facecolor=fill, edgecolor=color, linewidth=stroke * SIZE_FACTOR,
+                                      marker=shape, zorder=self.params["zorder"], rasterized=self.params["raster"])
+
+
+def _panel_order(data, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's panel (an index into ``layout.axs``), ordered by panel then ``keys`` (stable:
+    rows keep their order within each), and that order."""
+    panel = np.asarray(data["PANEL"], dtype=np.intp) - 1
+    order = np.lexsort((keys, panel))
+    return panel[order], order
+
+
+def _squished(data, order: np.ndarray, panel: np.ndarray, layout) -> tuple[np.ndarray, np.ndarray]:
+    """x and y in ``order``, infinite values at their panel's edges (coord_cartesian's transform)."""
+    out = []
+    for axis in ("x", "y"):
+        values = data[axis].to_numpy(float)[order]
+        if np.isinf(values).any():
+            limits = np.array([getattr(pp, axis).range for pp in layout.panel_params], float)[panel]
+            values = np.where(values == -np.inf, limits[:, 0], np.where(values == np.inf, limits[:, 1], values))
+        out.append(values)
+    return out[0], out[1]
 
 
 class guide_lean_legend(guide_legend):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from numbers import Real
 
-from plotnine import (aes, coord_cartesian, facet_wrap, geom_point, ggplot, labs, position_nudge, scale_color_manual,
+from plotnine import (aes, coord_cartesian, facet_wrap, ggplot, labs, position_nudge, scale_color_manual,
                       scale_linetype_manual, scale_shape_manual)
 
 from ..errors import ArgumentTypeError, DataError
 from . import frames as F
-from .geoms import guide_lean_legend
+from .geoms import geom_points, guide_lean_legend
 from .layers import geom_fitted
 
 POOLING = {  # name: (colour, linetype, shape and offset of a categorical x's points); not by colour alone
@@ -77,7 +77,7 @@ def plot_pooling(model, x: str | None = None, group: str | None = None, n: int =
     names = [name for name in POOLING if name in lines]
     mapping = aes(x, response) if colour is None else aes(x, response, colour=colour)
     plot = ggplot(data, mapping)  # a new plot: added to in place, as plotnine's + copies it each time
-    plot += geom_point(alpha=0.6)
+    plot += geom_points(alpha=0.6)
     categorical_x = F.is_categorical(data[x])
     plot += [geom_fitted.of_frame(model, frames[name], x, group, label=name, roles=roles,
                                   size=size * 2.5 if categorical_x else size,
