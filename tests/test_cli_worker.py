@@ -1,5 +1,8 @@
 """The figure's second process: its results and failures as the command line reports them."""
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -86,3 +89,27 @@ def test_what_cannot_be_sent_is_drawn_here(tmp_path):
         assert not child.is_alive()
         drawer.result()
     assert (tmp_path / "f.txt").read_text().startswith("figure of <function")
+
+
+def test_a_child_whose_parent_dies_ends(tmp_path):
+    parent = (
+        "import os, sys\n"
+        "from lmmplot.cli.worker import Drawer\n"
+        "drawer = Drawer(print, lambda: None, process=True)\n"
+        "print(drawer._child.pid, flush=True)\n"
+        "os._exit(0)  # as if killed: no clean-up\n")
+    done = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60)
+    pid = int(done.stdout)
+    for _ in range(100):
+        if not _running(pid):
+            break
+        time.sleep(0.1)
+    assert not _running(pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -41,8 +41,8 @@ class Drawer:
 
             context = multiprocessing.get_context("fork")
             self._conn, child_end = context.Pipe()
-            self._child = context.Process(target=_serve, args=(child_end, draw, prepare), daemon=True,
-                                          name="lmmplot-figure")
+            self._child = context.Process(target=_serve, args=(child_end, self._conn, draw, prepare),
+                                          daemon=True, name="lmmplot-figure")
             self._child.start()
             child_end.close()
 
@@ -99,8 +99,9 @@ def _draw(draw, model, path) -> str | None:
     return None
 
 
-def _serve(conn, draw, prepare) -> None:
+def _serve(conn, parent_end, draw, prepare) -> None:
     """The child: prepare, then draw the one figure it is sent and answer with :func:`_draw`'s result."""
+    parent_end.close()  # so that the pipe ends, and the child with it, if the parent dies
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the parent's to handle
     try:
         prepare()
