@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import matplotlib
@@ -30,18 +28,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from plotnine import aes, facet_wrap, geom_point, ggplot, options, theme_bw  # noqa: E402
 
 import lmmplot as lp  # noqa: E402
+from measure import median_time  # noqa: E402
 from lmmplot import chapter  # noqa: E402
-
-
-def median_time(func, repeat: int) -> tuple[float, float]:
-    """Median wall and median CPU seconds of ``func()``."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        func()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:

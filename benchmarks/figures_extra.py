@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import numpy as np  # noqa: E402
 from plotnine import options  # noqa: E402
 
 import lmmplot as lp  # noqa: E402
+from measure import median_time  # noqa: E402
 from lmmplot.plotting import coef, diagnostics, ranef, shrinkage  # noqa: E402
 
 MODELS = {
@@ -42,22 +41,10 @@ MODELS = {
 }
 
 
-def median_time(func, repeat: int) -> tuple[float, float]:
-    """Median wall and median CPU seconds of ``func()``, after one warm-up call."""
-    func()
-    walls, cpus = [], []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        func()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
-
-
 def draw_time(make, repeat: int) -> tuple[float, float]:
     """Median wall and CPU seconds of ``make().draw()``, each on a new figure (draw changes it)."""
     plots = iter([make() for _ in range(repeat + 1)])
-    return median_time(lambda: plt.close(next(plots).draw()), repeat)
+    return median_time(lambda: plt.close(next(plots).draw()), repeat, warmup=True)
 
 
 def diagnostics_data(model):
@@ -100,8 +87,8 @@ def main() -> None:
             warnings.simplefilter("ignore")
             model = lp.lmer(formula, lp.load_dataset(data))
         for fig, (data_fn, make) in figures(model).items():
-            d = median_time(data_fn, args.repeat)[1]
-            b = median_time(make, args.repeat)[1]
+            d = median_time(data_fn, args.repeat, warmup=True)[1]
+            b = median_time(make, args.repeat, warmup=True)[1]
             w = draw_time(make, args.repeat)
             print(f"| {name} | {fig} | {1000 * d:.1f} | {1000 * b:.1f} | {w[0]:.2f} | {w[1]:.2f} |", flush=True)
         checks = lp.plot_diagnostics(model, seed=1)

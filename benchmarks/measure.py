@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -110,3 +111,17 @@ def timed_repeats(fit, budget: float, min_reps: int, max_reps: int) -> tuple[lis
         result = fit()
         times.append(time.perf_counter() - t0)
     return times, result
+
+
+def median_time(func, repeat: int, warmup: bool = False) -> tuple[float, float]:
+    """Median wall and median CPU seconds of ``func()`` over ``repeat`` calls (after one
+    untimed call with ``warmup``)."""
+    if warmup:
+        func()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        func()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
