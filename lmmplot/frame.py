@@ -5,6 +5,7 @@ import difflib
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from formulaic.errors import DataMismatchWarning
 from formulaic.transforms import C
 from formulaic.utils.stateful_transforms import stateful_eval
 
-from .encoding import RMaterializer, ordered_levels
+from .encoding import RMaterializer, lookup_matrix, ordered_levels
 from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
 from .formula import ParsedFormula, formulaic_formula
 from .names import coef_names
@@ -164,12 +165,18 @@ def predict_rows(predict, new: pd.DataFrame, columns) -> np.ndarray:
 
 def _variables(text: str, where: str) -> set[str]:
     try:
-        found = set(formulaic_formula(text).required_variables)
+        return set(_text_variables(text))
     except Exception as exc:  # formulaic raises several types
         raise FormulaError(f"cannot read {where!r}: {exc}") from None
+
+
+@lru_cache(maxsize=512)
+def _text_variables(text: str) -> frozenset[str]:
+    """The data names formula text ``text`` uses, read once per text (a pure function)."""
+    found = set(formulaic_formula(text).required_variables)
     # formulaic reports `total.fruits` by its root, total: name the column itself
     quoted = set(re.findall(r"`([^`]+)`", text))
-    return (found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted
+    return frozenset((found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted)
 
 
 @dataclass(frozen=True)
@@ -299,9 +306,13 @@ def _materialize(spec, data: pd.DataFrame, where: str):
 
     With a fitted ``spec`` (new data), a level of a factor that the fit has not seen is an
     error naming the column and the levels: formulaic would encode it as the reference level.
+    A fitted spec of columns looked up by name is encoded by :func:`lookup_matrix`.
     """
     try:
         if isinstance(spec, ModelSpec):  # new data: its numbers in double too, whichever path it came by
+            fast = lookup_matrix(spec, data)
+            if fast is not None:
+                return fast
             data = as_float_columns(data, [c for c, d in data.dtypes.items() if d.kind not in "mM"])
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DataMismatchWarning)
