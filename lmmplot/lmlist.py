@@ -197,7 +197,7 @@ class LmList:
         type : {"link", "response"}
             For a glm family: the linear predictor (R's default) or the mean.
         """
-        from .frame import level_labels
+        from .frame import level_labels, level_positions
 
         if type not in ("link", "response"):
             raise ArgumentTypeError(f"type must be 'link' or 'response', not {type!r}")
@@ -205,7 +205,7 @@ class LmList:
         if X is None:
             X = self._model.model_matrix(new) if self._fixed is None else self._fixed.new_X(new)
         X = np.asarray(X, float)
-        at = (self._coef.index.get_indexer(level_labels(new, self.group_vars, f"lmList's group {self.group!r}"))
+        at = (level_positions(new, self.group_vars, self._coef.index, f"lmList's group {self.group!r}")
               if self.group_vars else np.zeros(len(new), np.intp))
         if (at < 0).any():
             unknown = sorted(set(level_labels(new, self.group_vars, self.group)[at < 0]))[:5]

@@ -42,10 +42,14 @@ class Roles:
         return self.numeric + self.categorical
 
 
-def is_categorical(column: pd.Series) -> bool:
-    """Whether formulas encode ``column`` as a factor (text, categorical or boolean)."""
-    return isinstance(column.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(column) \
-        or pd.api.types.is_bool_dtype(column)
+def is_categorical(column) -> bool:
+    """Whether formulas encode ``column`` (a Series, or its dtype) as a factor (text,
+    categorical or boolean)."""
+    dtype = getattr(column, "dtype", column)
+    if isinstance(dtype, np.dtype):  # numpy's own: numbers are the kinds i, u, f and c
+        return dtype.kind not in "iufc"
+    return isinstance(dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(dtype) \
+        or pd.api.types.is_bool_dtype(dtype)
 
 
 def roles(model) -> Roles:
@@ -56,8 +60,9 @@ def roles(model) -> Roles:
     order = list(getattr(model, "ngrps", {}))
     groups = {g: v.groups[g] for g in order if g in v.groups}
     predictors = [c for c in dict.fromkeys(v.fixed + v.random) if c not in v.response]
-    numeric = tuple(c for c in predictors if not is_categorical(data[c]))
-    categorical = tuple(c for c in predictors if is_categorical(data[c]))
+    dtypes = data.dtypes
+    numeric = tuple(c for c in predictors if not is_categorical(dtypes[c]))
+    categorical = tuple(c for c in predictors if is_categorical(dtypes[c]))
     return Roles(v.response, numeric, categorical, groups)
 
 
