@@ -62,14 +62,15 @@ def lookup_matrix(spec: ModelSpec, data: pd.DataFrame) -> np.ndarray | None:
         if name not in data.columns:
             return None
         column = data[name]
-        if kind is Factor.Kind.NUMERICAL and not state and pd.api.types.is_numeric_dtype(column) \
-                and not pd.api.types.is_bool_dtype(column):
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        treatment = type(getattr(state.get("contrasts"), "contrasts", None)) is TreatmentContrasts
+        if kind is Factor.Kind.NUMERICAL and not state and numeric:
             x = column.to_numpy(float, na_value=np.nan)
             if np.isnan(x).any():
                 return None
             values[name] = {flag: {name: x} for flag in (False, True)}
-        elif kind is Factor.Kind.CATEGORICAL and type(getattr(state.get("contrasts"), "contrasts", None)) \
-                is TreatmentContrasts and name not in spec.materializer_params.get("ordered", {}):
+        elif kind is Factor.Kind.CATEGORICAL and treatment and not numeric \
+                and name not in spec.materializer_params.get("ordered", {}):
             levels = list(state["contrasts"].levels)
             if isinstance(column.dtype, pd.CategoricalDtype):  # each category looked up once
                 codes = np.append(pd.Index(levels).get_indexer(column.cat.categories), -1)[column.cat.codes]
