@@ -54,10 +54,14 @@ def smooth_frame(x: np.ndarray, y: np.ndarray, span: float = 0.75, n: int = 80) 
     dx = x[None, :] - grid[:, None]  # n_grid × n
     k = min(max(int(np.ceil(span * len(x))), 3), len(x)) - 1
     reach = np.maximum(np.partition(np.abs(dx), k, axis=1)[:, k], 1e-12)
-    w = np.clip(1 - (np.abs(dx) / reach[:, None]) ** 3, 0, None) ** 3
-    moments = np.stack([(w * dx**j).sum(axis=1) for j in range(5)], axis=1)  # n_grid × 5
+    u = np.abs(dx) / reach[:, None]
+    w = np.clip(1 - u * u * u, 0, None)
+    weighted = [w * w * w]  # w dx^j for j = 0 ... 4, by products (a power costs more)
+    for _ in range(4):
+        weighted.append(weighted[-1] * dx)
+    moments = np.stack([part.sum(axis=1) for part in weighted], axis=1)  # n_grid × 5
     A = moments[:, [[0, 1, 2], [1, 2, 3], [2, 3, 4]]]
-    b = np.stack([(w * dx**j * y).sum(axis=1) for j in range(3)], axis=1)
+    b = np.stack([(part * y).sum(axis=1) for part in weighted[:3]], axis=1)
     fit = (np.linalg.pinv(A) @ b[..., None])[:, 0, 0]  # the local intercept: the fit at the grid point
     return pd.DataFrame({"x": grid, "y": fit})
 
