@@ -180,10 +180,9 @@ def density_frame(samples: np.ndarray, n: int = 512) -> pd.DataFrame:
     pos = (samples - lo) / step  # linear binning onto the grid
     left = np.clip(np.floor(pos).astype(int), 0, n - 2)
     frac = pos - left
-    counts = np.zeros((samples.shape[0], n))
-    rows = np.repeat(np.arange(samples.shape[0]), samples.shape[1]).reshape(samples.shape)
-    np.add.at(counts, (rows, left), 1 - frac)
-    np.add.at(counts, (rows, left + 1), frac)
+    cell = (np.arange(samples.shape[0])[:, None] * n + left).ravel()  # each value's left grid point, row-major
+    size = samples.shape[0] * n
+    counts = (np.bincount(cell, (1 - frac).ravel(), size) + np.bincount(cell + 1, frac.ravel(), size)).reshape(-1, n)
     dens = _gaussian_smooth(counts, bw / step) / (samples.shape[1] * step)
     return pd.DataFrame({"draw": np.repeat(np.arange(samples.shape[0]), n), "x": np.tile(grid, len(dens)),
                          "density": dens.ravel()})
