@@ -5,6 +5,7 @@ import difflib
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from formulaic.errors import DataMismatchWarning
 from formulaic.transforms import C
 from formulaic.utils.stateful_transforms import stateful_eval
 
-from .encoding import RMaterializer, ordered_levels
+from .encoding import RMaterializer, lookup_matrix, ordered_levels
 from .errors import ArgumentTypeError, DataError, FormulaError, MissingDataWarning
 from .formula import ParsedFormula, formulaic_formula
 from .names import coef_names
@@ -164,12 +165,18 @@ def predict_rows(predict, new: pd.DataFrame, columns) -> np.ndarray:
 
 def _variables(text: str, where: str) -> set[str]:
     try:
-        found = set(formulaic_formula(text).required_variables)
+        return set(_text_variables(text))
     except Exception as exc:  # formulaic raises several types
         raise FormulaError(f"cannot read {where!r}: {exc}") from None
+
+
+@lru_cache(maxsize=512)
+def _text_variables(text: str) -> frozenset[str]:
+    """The data names formula text ``text`` uses, read once per text (a pure function)."""
+    found = set(formulaic_formula(text).required_variables)
     # formulaic reports `total.fruits` by its root, total: name the column itself
     quoted = set(re.findall(r"`([^`]+)`", text))
-    return (found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted
+    return frozenset((found - {q.split(".")[0] for q in quoted} - set(R_FUNCTIONS)) | quoted)
 
 
 @dataclass(frozen=True)
@@ -299,9 +306,13 @@ def _materialize(spec, data: pd.DataFrame, where: str):
 
     With a fitted ``spec`` (new data), a level of a factor that the fit has not seen is an
     error naming the column and the levels: formulaic would encode it as the reference level.
+    A fitted spec of columns looked up by name is encoded by :func:`lookup_matrix`.
     """
     try:
         if isinstance(spec, ModelSpec):  # new data: its numbers in double too, whichever path it came by
+            fast = lookup_matrix(spec, data)
+            if fast is not None:
+                return fast
             data = as_float_columns(data, [c for c, d in data.dtypes.items() if d.kind not in "mM"])
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DataMismatchWarning)
@@ -457,10 +468,10 @@ def random_rows(term: RandomTerm, data: pd.DataFrame, allow_new_levels: bool,
     """
     shared = _shared_columns(term, fixed[0]) if fixed is not None else None
     rows = term_rows(term, data) if shared is None else fixed[1][:, shared]
-    labels = level_labels(data, tuple(v.strip("`") for v in term.spec.group_vars), term.spec.source)
-    codes = term.level_index.get_indexer(labels)
+    group_vars = tuple(v.strip("`") for v in term.spec.group_vars)
+    codes = level_positions(data, group_vars, term.level_index, term.spec.source)
     if not allow_new_levels and (codes < 0).any():
-        new = sorted(set(labels[codes < 0]))[:5]
+        new = sorted(set(level_labels(data, group_vars, term.spec.source)[codes < 0]))[:5]
         raise DataError(
             f"new levels {new} of {term.group!r} in newdata; pass allow_new_levels=True "
             "to predict them at the population level"
@@ -477,14 +488,29 @@ def _shared_columns(term: RandomTerm, fixed: FixedDesign) -> list[int] | None:
 
 def level_labels(data: pd.DataFrame, group_vars: tuple[str, ...], where: str) -> np.ndarray:
     """The grouping level of each row, labelled as in the fit (``A``, ``308``, ``1:1``)."""
-    parts = []
+    codes, labels = _distinct_levels(data, group_vars, where)
+    return labels[codes]
+
+
+def level_positions(data: pd.DataFrame, group_vars: tuple[str, ...], levels: pd.Index, where: str) -> np.ndarray:
+    """Each row's position among the fit's level labels ``levels`` (-1 for a level not there),
+    each distinct level labelled and looked up once."""
+    codes, labels = _distinct_levels(data, group_vars, where)
+    position = dict(zip(levels.tolist(), range(len(levels))))  # pandas' get_indexer costs more on few labels
+    return np.array([position.get(v, -1) for v in labels], np.intp)[codes]
+
+
+def _distinct_levels(data: pd.DataFrame, group_vars: tuple[str, ...], where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's index among its distinct grouping levels, and their labels as in the fit."""
+    codes, labels = [], []
     for name in group_vars:
         if name not in data.columns:
             raise DataError(f"column {name!r} (grouping factor in {where}) is not in newdata")
-        codes, uniques = pd.factorize(data[name])  # label each distinct value once; -1 is missing
-        labels = np.array([label(u) for u in uniques] + ["\0NA"], dtype=object)
-        parts.append(labels[codes])
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + ":" + part
-    return out.astype(object)
+        code, uniques = pd.factorize(data[name])  # label each distinct value once; -1 is missing
+        codes.append(np.where(code < 0, len(uniques), code))
+        labels.append(np.array([label(u) for u in uniques] + ["\0NA"], dtype=object))
+    if len(codes) == 1:
+        return codes[0], labels[0]
+    combos, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    joined = [":".join(part[k] for part, k in zip(labels, combo)) for combo in combos]
+    return inverse.ravel(), np.array(joined, dtype=object)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from .linalg import single_threaded_blas
+
 _CHUNK = 4096
 
 
@@ -14,7 +16,15 @@ def hat_values(model, weights: np.ndarray | None = None) -> np.ndarray:
     matrix is ever formed. With prior weights the rows are √w-scaled, so hᵢ scales by wᵢ.
     ``weights`` overrides the system's row weights in that scaling: a GLMM's factor is that
     of its final IRLS weights, and lme4's hatvalues() scales its rows by the prior weights.
+    On one BLAS thread: its small products would wake OpenBLAS's threads, whose spinning
+    afterwards tripled the CPU time of plot_diagnostics' frames on a busy machine.
     """
+    with single_threaded_blas():
+        return _hat_values(model, weights)
+
+
+def _hat_values(model, weights: np.ndarray | None) -> np.ndarray:
+    """:func:`hat_values`' work, on whichever BLAS threads it is given."""
     s, f = model.system, model.factor
     first, qr, p = s.first, s.q_rest, s.p
     L2 = f.L22[:-1, :-1]  # drop the response

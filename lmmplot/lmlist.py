@@ -14,6 +14,7 @@ from .frame import (as_pandas, complete_rows, factor_values, fixed_design, formu
 from .terms import group_codes, label
 
 GLM_MAXIT, GLM_EPSILON = 25, 1e-8  # R's glm.control()
+CACHE = "_lmlists"  # the attribute of a mixed model holding its LmList.of_model fits
 _BOUNDARY = 10 * np.finfo(float).eps  # glm.fit's "numerically 0 or 1"
 
 
@@ -94,6 +95,22 @@ class LmList:
         self._fit(model.fixed.X, model.y if self.family else model.fixed.y, model.prior_weights, offset, mustart,
                   model.frame, model.fixed.columns, model.fixed.spec)
         return self
+
+    @classmethod
+    def of_model(cls, model, group_vars: tuple[str, ...]) -> "LmList":
+        """:meth:`from_model` fitted once per model and grouping: kept on the model (its rows,
+        model matrix, weights and offset never change) but not in its pickles or copies, each
+        call warning as the fit warned."""
+        fits = model.__dict__.setdefault(CACHE, {})
+        key = tuple(group_vars)
+        if key not in fits:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fits[key] = cls.from_model(model, key), caught
+        fit, caught = fits[key]
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=2)
+        return fit
 
     def _fit(self, X, y, prior, offset, mustart, frame, columns, spec) -> None:
         """Every group at once where its rows determine all coefficients (one batched QR of
@@ -180,7 +197,7 @@ class LmList:
         type : {"link", "response"}
             For a glm family: the linear predictor (R's default) or the mean.
         """
-        from .frame import level_labels
+        from .frame import level_labels, level_positions
 
         if type not in ("link", "response"):
             raise ArgumentTypeError(f"type must be 'link' or 'response', not {type!r}")
@@ -188,7 +205,7 @@ class LmList:
         if X is None:
             X = self._model.model_matrix(new) if self._fixed is None else self._fixed.new_X(new)
         X = np.asarray(X, float)
-        at = (self._coef.index.get_indexer(level_labels(new, self.group_vars, f"lmList's group {self.group!r}"))
+        at = (level_positions(new, self.group_vars, self._coef.index, f"lmList's group {self.group!r}")
               if self.group_vars else np.zeros(len(new), np.intp))
         if (at < 0).any():
             unknown = sorted(set(level_labels(new, self.group_vars, self.group)[at < 0]))[:5]

@@ -17,6 +17,7 @@ from .frame import (
     owned_columns, predict_rows, random_rows, random_terms, row_values, term_rows, value_columns,
 )
 from .linalg import BlockedSystem, single_threaded_blas, triangular_inverse
+from .lmlist import CACHE as LMLIST_CACHE
 from .names import unique_group_names
 from .numderiv import deriv12
 from .optimize import lme4_path, lmerControl, minimize_theta
@@ -35,6 +36,13 @@ class MixedModel:
 
     _residual_row = True  # VarCorr shows the residual sd
     _numeric_response = True  # the frame reads y as one numeric column (a GLMM reads its own)
+
+    def __getstate__(self) -> dict:
+        """The fit's attributes for pickles and copies, without the per-group fits
+        :meth:`LmList.of_model` keeps on it (a copy refits them if asked)."""
+        state = self.__dict__.copy()
+        state.pop(LMLIST_CACHE, None)
+        return state
 
     def _forget(self) -> None:
         """Drop every cached quantity of the estimates (after θ or β change)."""

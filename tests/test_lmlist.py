@@ -128,3 +128,31 @@ def test_all_rows_as_one_group_is_complete_pooling_with_the_models_weights(data)
     np.testing.assert_allclose(pooled.coef().to_numpy()[0], beta, rtol=1e-10)
     line = complete_pooling_lines(model, "period").drop_duplicates("period").sort_values("period")
     np.testing.assert_allclose(line[".fitted"], beta[0] + np.r_[0, beta[1:]], rtol=1e-10)
+
+
+def test_of_model_fits_once_warns_each_time_and_stays_out_of_pickles():
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(2)
+    data = lp.load_dataset("sleepstudy").assign(arm=rng.choice(["a", "b"], 180))
+    data.loc[data["Subject"] == 308, "arm"] = "a"  # one level in subject 308: its fit fails
+    model = lp.lmer("Reaction ~ Days + arm + (1|Subject)", data)
+    calls = []
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="Fitting failed for 1 group"):
+            calls.append(lp.LmList.of_model(model, ("Subject",)))
+    assert calls[0] is calls[1]
+    with pytest.warns(UserWarning, match="Fitting failed for 1 group"):
+        fresh = lp.LmList.from_model(model)
+    np.testing.assert_array_equal(calls[0].coef().to_numpy(), fresh.coef().to_numpy())
+    for other in (pickle.loads(pickle.dumps(model)), copy.copy(model), copy.deepcopy(model)):
+        assert lmlist_cache(other) is None
+        np.testing.assert_array_equal(other.predict(data), model.predict(data))
+    assert ("Subject",) in lmlist_cache(model)
+
+
+def lmlist_cache(model):
+    from lmmplot.lmlist import CACHE
+
+    return model.__dict__.get(CACHE)

@@ -10,7 +10,7 @@ import pandas as pd
 from plotnine import (aes, coord_cartesian, facet_wrap, geom_abline, geom_errorbar,
                       geom_hline, geom_line, geom_point, geom_ribbon, geom_text, ggplot, labs,
                       scale_colour_manual, scale_linetype_manual, theme, theme_bw)
-from scipy import ndimage, stats
+from scipy import stats
 
 from ..errors import ArgumentTypeError
 from ..lm import LinearModel
@@ -29,15 +29,12 @@ def residual_frame(model) -> pd.DataFrame:
     ``.hat`` and ``.cooksd`` are augment's (lme4's hatvalues() and cooks.distance()); with
     prior weights the standardized residuals are the Pearson ones √w·r / (σ √(1 − h)).
     """
-    aug = augment(model)
-    aug = aug.loc[model.data.index[model.kept_rows]]
-    out = pd.DataFrame({".row": row_names(model.data.index)[model.kept_rows], ".fitted": aug[".fitted"].to_numpy(),
-                        ".resid": aug[".resid"].to_numpy(), ".hat": aug[".hat"].to_numpy(),
-                        ".cooksd": aug[".cooksd"].to_numpy()})
-    pearson = aug[".wtres"] if ".wtres" in aug else aug[".resid"]
-    out[".std.resid"] = pearson.to_numpy() / (model.sigma * np.sqrt(1.0 - out[".hat"]))
-    out[".sqrt.abs.std.resid"] = np.sqrt(np.abs(out[".std.resid"]))
-    return out
+    aug, kept = augment(model), model.kept_rows
+    cols = {name: aug[name].to_numpy()[kept] for name in (".fitted", ".resid", ".hat", ".cooksd")}
+    pearson = aug[".wtres"].to_numpy()[kept] if ".wtres" in aug else cols[".resid"]
+    std = pearson / (model.sigma * np.sqrt(1.0 - cols[".hat"]))
+    return pd.DataFrame({".row": row_names(model.data.index)[kept], **cols, ".std.resid": std,
+                         ".sqrt.abs.std.resid": np.sqrt(np.abs(std))})
 
 
 def row_names(index: pd.Index) -> np.ndarray:
@@ -57,10 +54,14 @@ def smooth_frame(x: np.ndarray, y: np.ndarray, span: float = 0.75, n: int = 80) 
     dx = x[None, :] - grid[:, None]  # n_grid × n
     k = min(max(int(np.ceil(span * len(x))), 3), len(x)) - 1
     reach = np.maximum(np.partition(np.abs(dx), k, axis=1)[:, k], 1e-12)
-    w = np.clip(1 - (np.abs(dx) / reach[:, None]) ** 3, 0, None) ** 3
-    moments = np.stack([(w * dx**j).sum(axis=1) for j in range(5)], axis=1)  # n_grid × 5
+    u = np.abs(dx) / reach[:, None]
+    w = np.clip(1 - u * u * u, 0, None)
+    weighted = [w * w * w]  # w dx^j for j = 0 ... 4, by products (a power costs more)
+    for _ in range(4):
+        weighted.append(weighted[-1] * dx)
+    moments = np.stack([part.sum(axis=1) for part in weighted], axis=1)  # n_grid × 5
     A = moments[:, [[0, 1, 2], [1, 2, 3], [2, 3, 4]]]
-    b = np.stack([(w * dx**j * y).sum(axis=1) for j in range(3)], axis=1)
+    b = np.stack([(part * y).sum(axis=1) for part in weighted[:3]], axis=1)
     fit = (np.linalg.pinv(A) @ b[..., None])[:, 0, 0]  # the local intercept: the fit at the grid point
     return pd.DataFrame({"x": grid, "y": fit})
 
@@ -90,13 +91,11 @@ def homogeneity(res: pd.DataFrame) -> ggplot:
 def cook_contours(hat: np.ndarray, p: int, levels=COOK_LEVELS, n: int = 100) -> pd.DataFrame:
     """Where Cook's distance D = s² h / ((1 − h) p) equals each level: s = ±√(D p (1 − h) / h)."""
     h = np.linspace(max(hat.min(), 1e-3) * 0.5, min(hat.max() * 1.1, 0.999), n)
-    parts = []
-    for D in levels:
-        s = np.sqrt(D * p * (1 - h) / h)
-        for sign in (1, -1):
-            parts.append(pd.DataFrame({".hat": h, ".std.resid": sign * s, "level": f"{D:g}",
-                                       "piece": f"{D:g}{sign:+d}"}))
-    return pd.concat(parts, ignore_index=True)
+    pieces = [(D, sign) for D in levels for sign in (1, -1)]
+    return pd.DataFrame({".hat": np.tile(h, len(pieces)),
+                         ".std.resid": np.concatenate([sign * np.sqrt(D * p * (1 - h) / h) for D, sign in pieces]),
+                         "level": np.repeat([f"{D:g}" for D, _ in pieces], n),
+                         "piece": np.repeat([f"{D:g}{sign:+d}" for D, sign in pieces], n)})
 
 
 def influence(res: pd.DataFrame, p: int) -> ggplot:
@@ -181,14 +180,27 @@ def density_frame(samples: np.ndarray, n: int = 512) -> pd.DataFrame:
     pos = (samples - lo) / step  # linear binning onto the grid
     left = np.clip(np.floor(pos).astype(int), 0, n - 2)
     frac = pos - left
-    counts = np.zeros((samples.shape[0], n))
-    rows = np.repeat(np.arange(samples.shape[0]), samples.shape[1]).reshape(samples.shape)
-    np.add.at(counts, (rows, left), 1 - frac)
-    np.add.at(counts, (rows, left + 1), frac)
-    dens = np.stack([ndimage.gaussian_filter1d(c, h / step, mode="constant", truncate=5)
-                     for c, h in zip(counts, bw)]) / (samples.shape[1] * step)
+    cell = (np.arange(samples.shape[0])[:, None] * n + left).ravel()  # each value's left grid point, row-major
+    size = samples.shape[0] * n
+    counts = (np.bincount(cell, (1 - frac).ravel(), size) + np.bincount(cell + 1, frac.ravel(), size)).reshape(-1, n)
+    dens = _gaussian_smooth(counts, bw / step) / (samples.shape[1] * step)
     return pd.DataFrame({"draw": np.repeat(np.arange(samples.shape[0]), n), "x": np.tile(grid, len(dens)),
                          "density": dens.ravel()})
+
+
+def _gaussian_smooth(rows: np.ndarray, sigma: np.ndarray, truncate: float = 5.0) -> np.ndarray:
+    """Each row convolved with its own Gaussian kernel (sd ``sigma`` in grid steps, cut at
+    ``truncate`` sds, zeros beyond the ends): scipy's ``gaussian_filter1d(mode="constant")``,
+    every row in one FFT."""
+    radius = (truncate * sigma + 0.5).astype(int)
+    offsets = np.arange(-radius.max(), radius.max() + 1)
+    kernels = np.exp(-0.5 * (offsets / sigma[:, None]) ** 2) * (np.abs(offsets) <= radius[:, None])
+    kernels /= kernels.sum(axis=1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(rows.shape[1] + 2 * radius.max() + 1)))
+    wrapped = np.zeros((len(rows), size))
+    wrapped[:, offsets % size] = kernels  # offset k at k mod size: a circular convolution, no wrap into the rows
+    out = np.fft.irfft(np.fft.rfft(rows, size) * np.fft.rfft(wrapped), size)[:, : rows.shape[1]]
+    return np.maximum(out, 0.0)  # the FFT's rounding leaves tiny negatives where the counts are zero
 
 
 def ppc(model, nsim: int = 50, seed=None) -> ggplot:

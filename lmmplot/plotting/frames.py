@@ -42,10 +42,14 @@ class Roles:
         return self.numeric + self.categorical
 
 
-def is_categorical(column: pd.Series) -> bool:
-    """Whether formulas encode ``column`` as a factor (text, categorical or boolean)."""
-    return isinstance(column.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(column) \
-        or pd.api.types.is_bool_dtype(column)
+def is_categorical(column) -> bool:
+    """Whether formulas encode ``column`` (a Series, or its dtype) as a factor (text,
+    categorical or boolean)."""
+    dtype = getattr(column, "dtype", column)
+    if isinstance(dtype, np.dtype):  # numpy's own: numbers are the kinds i, u, f and c
+        return dtype.kind not in "iufc"
+    return isinstance(dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(dtype) \
+        or pd.api.types.is_bool_dtype(dtype)
 
 
 def roles(model) -> Roles:
@@ -56,8 +60,9 @@ def roles(model) -> Roles:
     order = list(getattr(model, "ngrps", {}))
     groups = {g: v.groups[g] for g in order if g in v.groups}
     predictors = [c for c in dict.fromkeys(v.fixed + v.random) if c not in v.response]
-    numeric = tuple(c for c in predictors if not is_categorical(data[c]))
-    categorical = tuple(c for c in predictors if is_categorical(data[c]))
+    dtypes = data.dtypes
+    numeric = tuple(c for c in predictors if not is_categorical(dtypes[c]))
+    categorical = tuple(c for c in predictors if is_categorical(dtypes[c]))
     return Roles(v.response, numeric, categorical, groups)
 
 
@@ -117,10 +122,17 @@ def _combinations(data: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, n
     first row of each combination."""
     if not columns:
         return np.zeros(len(data), np.intp), np.zeros(1 if len(data) else 0, np.intp)
-    codes = [pd.factorize(data[c], sort=True)[0] for c in columns]
+    codes = [_sorted_codes(data[c]) for c in columns]
     key = codes[0] if len(codes) == 1 else np.ravel_multi_index([c + 1 for c in codes], [c.max() + 2 for c in codes])
     _, first, combo = np.unique(key, return_index=True, return_inverse=True)
     return combo.ravel(), first
+
+
+def _sorted_codes(column: pd.Series) -> np.ndarray:
+    """Each value's rank among the column's values (a categorical's by its levels' order)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(np.intp)
+    return pd.factorize(column, sort=True)[0]
 
 
 def _line_columns(r: Roles, x: str, columns: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -140,25 +152,28 @@ def _predicted(grids: list[pd.DataFrame], predict) -> list[pd.DataFrame]:
     return grids
 
 
+def _fitted(model, grid: pd.DataFrame, r: Roles) -> np.ndarray:
+    """The model's prediction on ``grid`` with the random effects of the grouping factors whose
+    columns it has (a GLMM's on the response scale); a crossed model's other grouping factors
+    take a level no fit has seen, no random effect."""
+    scale = {"type": "response"} if is_generalized(model) else {}
+    if not r.groups:
+        return model.predict(grid, **scale)
+    others = {c for cols in r.groups.values() for c in cols} - set(grid.columns)
+    if others:
+        grid = grid.assign(**{c: NEW_LEVEL for c in others})
+    return model.predict(grid, allow_new_levels=bool(others), **scale)
+
+
 def fitted_frames(model, xs, groups, n: int = 50, r: Roles | None = None) -> dict:
     """:func:`fitted_lines` for each x in ``xs`` and grouping factor in ``groups`` (``[None]``
     for the default one), {(x, group): frame}, with one prediction per grouping factor."""
     r = r or roles(model)
-    scale = {"type": "response"} if is_generalized(model) else {}
     out = {}
     for group in groups:
         columns = group_columns(model, group, r) if r.groups else ()
-
-        def predict(grid):
-            if not r.groups:
-                return model.predict(grid, **scale)
-            # a crossed model's other grouping factors: a level no fit has seen, no random effect
-            others = {c for cols in r.groups.values() for c in cols} - set(grid.columns)
-            query = grid.assign(**{c: NEW_LEVEL for c in others})
-            return model.predict(query, allow_new_levels=bool(others), **scale)
-
         grids = [line_grid(model.frame, x, *_line_columns(r, x, columns), n) for x in xs]
-        out.update({(x, group): grid for x, grid in zip(xs, _predicted(grids, predict))})
+        out.update({(x, group): grid for x, grid in zip(xs, _predicted(grids, lambda g: _fitted(model, g, r)))})
     return out
 
 
@@ -201,11 +216,27 @@ def no_pooling_frames(model, xs, groups, n: int = 50, r: Roles | None = None) ->
     out = {}
     for group in groups:
         columns = group_columns(model, group, r)
-        fits = LmList.from_model(model, columns)
         grids = [line_grid(model.frame, x, *_line_columns(r, x, columns), n) for x in xs]
-        for x, grid in zip(xs, _predicted(grids, lambda new: fits.predict(new, type="response"))):
-            out[(x, group)] = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
+        stacked = grids[0] if len(grids) == 1 else pd.concat(grids, ignore_index=True)
+        values = _pooled(model, stacked, model.model_matrix(stacked).to_numpy(float), columns)
+        bounds = np.cumsum([0] + [len(g) for g in grids])
+        for x, grid, start, stop in zip(xs, grids, bounds[:-1], bounds[1:]):
+            out[(x, group)] = _finite(grid, values[start:stop])
     return out
+
+
+def _pooled(model, grid: pd.DataFrame, X: np.ndarray, columns: tuple[str, ...]) -> np.ndarray:
+    """The fixed formula's fit per level of the grouping ``columns`` (``()``: to all rows) on
+    ``grid``, whose model matrix is ``X``, on the response scale."""
+    return LmList.of_model(model, columns).predict(grid, X, type="response")
+
+
+def _finite(grid: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
+    """``grid`` with ``.fitted`` = ``values``, its rows without a value (a group with no fit) dropped."""
+    keep = np.isfinite(values)
+    if keep.all():
+        return grid.assign(**{FITTED: values})
+    return grid[keep].assign(**{FITTED: values[keep]}).reset_index(drop=True)
 
 
 def no_pooling_lines(model, x: str, group: str | None = None, n: int = 50) -> pd.DataFrame:
@@ -225,23 +256,20 @@ def pooling_frames(model, x: str, group: str | None = None, n: int = 50, lines=P
                    r: Roles | None = None) -> dict:
     """The pooling figure's ``lines``, {"complete pooling", "no pooling", "partial pooling":
     frame}: :func:`complete_pooling_lines`, :func:`no_pooling_lines` and :func:`fitted_lines`,
-    the first two from one model matrix of both their grids."""
+    the last two on one grid with one model matrix."""
     r = r or roles(model)
     check_x(model, x, r)
     out = {}
-    if "partial pooling" in lines:
-        out["partial pooling"] = fitted_frames(model, [x], [group], n, r)[(x, group)]
-    columns = {"complete pooling": (), "no pooling": group_columns(model, group, r) if r.groups else ()}
-    grids = {name: line_grid(model.frame, x, *_line_columns(r, x, columns[name]), n)
-             for name in ("complete pooling", "no pooling") if name in lines}
-    if not grids:
-        return out
-    X = model.model_matrix(pd.concat(list(grids.values()), ignore_index=True)).to_numpy(float)
-    start = 0
-    for name, grid in grids.items():
-        rows, start = X[start : start + len(grid)], start + len(grid)
-        grid[FITTED] = LmList.from_model(model, columns[name]).predict(grid, rows, type="response")
-        out[name] = grid[np.isfinite(grid[FITTED].to_numpy())].reset_index(drop=True)
+    if "partial pooling" in lines or "no pooling" in lines:
+        columns = group_columns(model, group, r)
+        grid = line_grid(model.frame, x, *_line_columns(r, x, columns), n)
+        if "partial pooling" in lines:
+            out["partial pooling"] = grid.assign(**{FITTED: _fitted(model, grid, r)})
+        if "no pooling" in lines:
+            out["no pooling"] = _finite(grid, _pooled(model, grid, model.model_matrix(grid).to_numpy(float), columns))
+    if "complete pooling" in lines:
+        grid = line_grid(model.frame, x, *_line_columns(r, x, ()), n)
+        out["complete pooling"] = _finite(grid, _pooled(model, grid, model.model_matrix(grid).to_numpy(float), ()))
     return {name: out[name] for name in POOLING_LINES if name in out}
 
 

@@ -92,7 +92,7 @@ class ModelLayer:
     def _with_facets(self, frame: pd.DataFrame, plot, facets: list[str], x: str) -> pd.DataFrame:
         """Add each facet column the frame lacks, where the plot's data hold it constant per line,
         so that the lines land in their panels."""
-        keys = [c for c in frame.columns if c != x and F.is_categorical(frame[c])]
+        keys = [c for c, dtype in frame.dtypes.items() if c != x and F.is_categorical(dtype)]
         for col in facets:
             if col in frame.columns or not keys or not isinstance(plot.data, pd.DataFrame) \
                     or col not in plot.data.columns or not set(keys) <= set(plot.data.columns):

@@ -23,28 +23,37 @@ def ranef_frame(model, level: float = 0.95) -> pd.DataFrame:
     factor ordered by its first term, as lme4's dotplot).
     """
     z = norm_ppf(0.5 + level / 2)
-    parts, keys = [], []
+    columns: dict[str, list] = {name: [] for name in ("group", "term", "level", "condval", "condsd", "quantile")}
+    keys = []
     ranef = model.ranef(condVar=True)
     for group, modes in ranef.items():
         sds = modes.attrs["condsd"]
-        order = modes.index[np.argsort(modes.iloc[:, 0].to_numpy(), kind="stable")]
+        levels = modes.index.to_numpy()
+        order = levels[np.argsort(modes.iloc[:, 0].to_numpy(), kind="stable")]
         for term in modes.columns:
             values = modes[term].to_numpy()
             n = len(values)
             ranks = np.empty(n)  # ordinal ranks: ties in the order the levels come
             ranks[np.argsort(values, kind="stable")] = np.arange(1, n + 1)
-            parts.append(pd.DataFrame({
-                "group": group, "term": term, "level": modes.index.to_numpy(), "condval": values,
-                "condsd": sds[term].to_numpy(), "quantile": norm_ppf((ranks - 0.5) / n)}))
+            for name, part in (("group", [group] * n), ("term", [term] * n), ("level", levels),
+                               ("condval", values), ("condsd", sds[term].to_numpy()),
+                               ("quantile", norm_ppf((ranks - 0.5) / n))):
+                columns[name].append(part)
         keys += [f"{group}{_SEP}{lev}" for lev in order]
-    out = pd.concat(parts, ignore_index=True)
+    out = {name: np.concatenate(parts) for name, parts in columns.items()}
     out["lower"] = out["condval"] - z * out["condsd"]
     out["upper"] = out["condval"] + z * out["condsd"]
     several = len(ranef) > 1
-    labels = out["group"] + ": " + out["term"] if several else out["term"]
-    out["panel"] = pd.Categorical(labels, categories=list(dict.fromkeys(labels)))
-    out[".key"] = pd.Categorical(out["group"] + _SEP + out["level"].astype(str), categories=keys)
-    return out
+    labels = [f"{g}: {t}" for g, t in zip(out["group"], out["term"])] if several else list(out["term"])
+    out["panel"] = _categorical(labels, list(dict.fromkeys(labels)))
+    out[".key"] = _categorical([f"{g}{_SEP}{lev}" for g, lev in zip(out["group"], out["level"])], keys)
+    return pd.DataFrame(out)
+
+
+def _categorical(values: list[str], categories: list[str]) -> pd.Categorical:
+    """``pd.Categorical(values, categories)``, its codes looked up in a dict (pandas' lookup costs more)."""
+    code = {c: i for i, c in enumerate(categories)}
+    return pd.Categorical.from_codes([code.get(v, -1) for v in values], categories=categories)
 
 
 def group_covariances(model) -> dict[str, pd.DataFrame]:

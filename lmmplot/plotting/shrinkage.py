@@ -47,7 +47,7 @@ def shrinkage_data(model, group: str, space: str):
     end = model.coef()[group][terms]
     if set(terms) == set(fixef.index):
         group_vars = model.variables.groups[group]
-        start = LmList.from_model(model, group_vars).coef()[terms]
+        start = LmList.of_model(model, group_vars).coef()[terms]
         label = "No pooling (lmList)"
     else:
         start = unpenalized.coef()[group][terms]

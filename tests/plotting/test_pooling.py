@@ -1,4 +1,5 @@
 """plot_pooling: the chapter's complete / no / partial pooling figure in one call."""
+import numpy as np
 import pytest
 from plotnine import facet_null, theme_bw
 
@@ -50,3 +51,44 @@ def test_pooling_holds_the_y_axis_at_ylim(fits):
     for bad in [(500, 150), 300, (1, 2, 3), ("a", "b")]:
         with pytest.raises(ArgumentTypeError, match="ylim must be"):
             lp.plot_pooling(model, ylim=bad)
+
+
+def _relabelled_sleepstudy(sleepstudy):
+    """sleepstudy with its rows shuffled and its subjects renamed out of their sorted order."""
+    names = {s: f"s{(7 * k) % 18:02d}" for k, s in enumerate(sleepstudy["Subject"].cat.categories)}
+    shuffled = sleepstudy.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    return shuffled.assign(Subject=shuffled["Subject"].map(names).astype(str))
+
+
+def test_shared_grid_lines_are_predict_lm_and_each_groups_least_squares(sleepstudy):
+    from lmmplot.plotting.frames import pooling_frames
+
+    data = _relabelled_sleepstudy(sleepstudy)
+    model = lp.lmer("Reaction ~ Days + I(Days**2) + (1 + Days|Subject)", data)
+    frames = pooling_frames(model, "Days")
+    partial, none, complete = (frames[k] for k in ("partial pooling", "no pooling", "complete pooling"))
+    assert partial[["Subject", "Days"]].equals(none[["Subject", "Days"]])  # one grid for both
+    np.testing.assert_allclose(partial[".fitted"], model.predict(partial[["Subject", "Days"]]), rtol=1e-12)
+    for subject, rows in none.groupby("Subject", observed=True):
+        own = lp.lm("Reaction ~ Days + I(Days**2)", data[data["Subject"] == subject])
+        np.testing.assert_allclose(rows[".fitted"], own.predict(rows[["Days"]]), rtol=1e-9)
+    pooled = lp.lm("Reaction ~ Days + I(Days**2)", data)
+    np.testing.assert_allclose(complete[".fitted"], pooled.predict(complete[["Days"]]), rtol=1e-12)
+
+
+def test_shared_grid_lines_of_a_factor_interaction(fits):
+    from lmmplot.plotting.frames import pooling_frames
+
+    model, _ = fits["dragons"]
+    frames = pooling_frames(model, "wingspan")
+    partial = frames["partial pooling"]
+    assert set(partial.columns) >= {"mountain", "scales", "wingspan"}
+    np.testing.assert_allclose(partial[".fitted"], model.predict(partial[["mountain", "scales", "wingspan"]]),
+                               rtol=1e-12)
+    complete = frames["complete pooling"]
+    pooled = lp.lm(f"intelligence ~ {model.formula.fixed}", model.frame)
+    np.testing.assert_allclose(complete[".fitted"], pooled.predict(complete[["scales", "wingspan"]]), rtol=1e-10)
+    none = frames["no pooling"]
+    fitted = lp.lmList(model).predict(none)
+    np.testing.assert_allclose(none[".fitted"], fitted, rtol=1e-12)
+    assert np.isfinite(none[".fitted"]).all()
