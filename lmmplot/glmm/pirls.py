@@ -9,6 +9,9 @@ pwrssUpdate.
 """
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +27,7 @@ ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smoo
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
 MAX_HALVINGS = 20
+PARALLEL_ROWS = 50_000  # from this many rows the fill pass is split over the cores
 _NONE = np.zeros(0)
 
 
@@ -101,6 +105,7 @@ class _Blocks:
         self.E = np.empty((l1, m, p1))
         self.vals = np.empty((npairs, p1))
         self.A22 = np.empty((qr + m, qr + m))
+        self.parts = _parts(system.n, self.A11.size + self.E.size + self.vals.size + self.A22.size)
 
 
 class Pirls:
@@ -155,10 +160,14 @@ class Pirls:
         """
         mu, dr, w = np.empty(eta.size), np.empty(eta.size), np.empty(eta.size)
         predict = b1 is not None
-        dev, wmax, change = kernels.fill(
-            self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base, self.codes, self.R1,
-            self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
-            b_rest, beta, old_eta, old_w, mu, dr, w, self._z, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        rows = (self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base, self.codes, self.R1,
+                self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
+                b_rest, beta, old_eta, old_w, mu, dr, w, self._z)
+        if blocks.parts > 1:
+            dev, wmax, change = _fill_in_parts(blocks, eta.size, rows)
+        else:
+            dev, wmax, change = kernels.fill(0, eta.size, *rows, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        kernels.symmetrize(blocks.A22)
         return dev, mu, dr, w, wmax, change
 
     def _conditional_blocks_at(self, eta0: np.ndarray, beta: np.ndarray):
@@ -309,6 +318,71 @@ class Pirls:
         mult = kernels.quadrature_sums(self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, m.eta,
                                        step, self.codes, u, sd, devc0, rule.z, rule.w, rule.ldnorm)
         return float(devc0.sum() + 2 * np.log(L).sum() - 2 * np.log(mult).sum())
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _parts(n: int, block_size: int) -> int:
+    """The row ranges the fill pass splits the rows into: one per core for many rows and
+    blocks small beside them (each range fills a copy of the blocks of its own), else one."""
+    cores = _cores() if n >= PARALLEL_ROWS else 1
+    return cores if cores * block_size <= n else 1
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The threads that fill the row ranges after the first (which the caller fills)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(_cores() - 1, 1), thread_name_prefix="lmmplot-pirls")
+        return _pool
+
+
+def _forget_executor() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()  # a forked child has none of the parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
+
+
+def _fill_in_parts(blocks: _Blocks, n: int, rows: tuple) -> tuple[float, float, float]:
+    """:func:`kernels.fill` over ``blocks.parts`` consecutive row ranges at once (the kernel
+    runs without the GIL), the first into ``blocks``, each other into blocks of its own,
+    allocated by its thread (copies allocated side by side would share cache lines, A22 often
+    being a few numbers, which the threads would pass back and forth at every row); the
+    copies and the sums are then added in order: the same to rounding as one pass, and the
+    same from run to run."""
+    k = blocks.parts
+    cuts = [t * n // k for t in range(k + 1)]
+    own = (blocks.A11, blocks.E, blocks.vals, blocks.A22)
+
+    def part(t):
+        out = own if t == 0 else tuple(np.empty_like(a) for a in own)
+        return kernels.fill(cuts[t], cuts[t + 1], *rows, *out), out
+
+    pool = _executor()
+    futures = [pool.submit(part, t) for t in range(1, k)]
+    try:
+        (dev, wmax, change), _ = part(0)
+    finally:
+        wait(futures)  # none may still write into the shared rows after this returns
+    for f in futures:
+        (d, wm, ch), out = f.result()
+        for a, b in zip(own, out):
+            a += b
+        dev, wmax, change = dev + d, max(wmax, wm), max(change, ch)
+    return dev, wmax, change
 
 
 def _codes(family) -> tuple[int, int, float]:
