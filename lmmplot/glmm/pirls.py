@@ -328,10 +328,15 @@ def _cores() -> int:
 
 
 def _parts(n: int, block_size: int) -> int:
-    """The row ranges the fill pass splits the rows into: one per core for many rows and
-    blocks small beside them (each range fills a copy of the blocks of its own), else one."""
+    """The row ranges the fill pass splits the rows into: with many rows, four per core (the
+    threads take the next range as they finish, so that a core busy with another process
+    delays the pass by less), fewer while the blocks' copies, one per range, would outnumber
+    the rows; else one."""
     cores = _cores() if n >= PARALLEL_ROWS else 1
-    return cores if cores * block_size <= n else 1
+    parts = 4 * cores
+    while parts > cores and parts * block_size > n:
+        parts -= cores
+    return parts if cores > 1 and parts * block_size <= n else 1
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -357,28 +362,40 @@ if hasattr(os, "register_at_fork"):
 
 
 def _fill_in_parts(blocks: _Blocks, n: int, rows: tuple) -> tuple[float, float, float]:
-    """:func:`kernels.fill` over ``blocks.parts`` consecutive row ranges at once (the kernel
-    runs without the GIL), the first into ``blocks``, each other into blocks of its own,
-    allocated by its thread (copies allocated side by side would share cache lines, A22 often
-    being a few numbers, which the threads would pass back and forth at every row); the
-    copies and the sums are then added in order: the same to rounding as one pass, and the
-    same from run to run."""
+    """:func:`kernels.fill` over ``blocks.parts`` consecutive row ranges, on the calling thread
+    and the pool's at once (the kernel runs without the GIL), each range into blocks of its
+    own allocated by the thread that fills it (copies allocated side by side would share
+    cache lines, A22 often being a few numbers, which the threads would pass back and forth
+    at every row); the copies and the sums are then added in the ranges' order: the same to
+    rounding as one pass, and the same from run to run whichever thread fills which range."""
     k = blocks.parts
     cuts = [t * n // k for t in range(k + 1)]
     own = (blocks.A11, blocks.E, blocks.vals, blocks.A22)
+    results = [None] * k
+    todo = iter(range(k))
+    lock = threading.Lock()
 
-    def part(t):
-        out = own if t == 0 else tuple(np.empty_like(a) for a in own)
-        return kernels.fill(cuts[t], cuts[t + 1], *rows, *out), out
+    def work():
+        while True:
+            with lock:
+                t = next(todo, None)
+            if t is None:
+                return
+            out = tuple(np.empty_like(a) for a in own)
+            results[t] = kernels.fill(cuts[t], cuts[t + 1], *rows, *out), out
 
     pool = _executor()
-    futures = [pool.submit(part, t) for t in range(1, k)]
+    futures = [pool.submit(work) for _ in range(min(_cores(), k) - 1)]
     try:
-        (dev, wmax, change), _ = part(0)
+        work()
     finally:
         wait(futures)  # none may still write into the shared rows after this returns
     for f in futures:
-        (d, wm, ch), out = f.result()
+        f.result()
+    (dev, wmax, change), out = results[0]
+    for a, b in zip(own, out):
+        a[...] = b
+    for (d, wm, ch), out in results[1:]:
         for a, b in zip(own, out):
             a += b
         dev, wmax, change = dev + d, max(wmax, wm), max(change, ch)
