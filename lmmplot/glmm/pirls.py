@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -27,7 +28,8 @@ ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smoo
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
 MAX_HALVINGS = 20
-PARALLEL_ROWS = 50_000  # from this many rows the fill pass is split over the cores
+PARALLEL_ROWS = 50_000  # from this many rows the fill pass goes by row ranges, on all cores
+PARTS = 8  # row ranges, at most (the same on any machine: the sums do not depend on the cores)
 _NONE = np.zeros(0)
 
 
@@ -106,6 +108,7 @@ class _Blocks:
         self.vals = np.empty((npairs, p1))
         self.A22 = np.empty((qr + m, qr + m))
         self.parts = _parts(system.n, self.A11.size + self.E.size + self.vals.size + self.A22.size)
+        self.pace = _Pace() if self.parts > 1 and _cores() > 1 else None
 
 
 class Pirls:
@@ -164,7 +167,11 @@ class Pirls:
                 self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
                 b_rest, beta, old_eta, old_w, mu, dr, w, self._z)
         if blocks.parts > 1:
-            dev, wmax, change = _fill_in_parts(blocks, eta.size, rows)
+            threads = blocks.pace.threads() if blocks.pace else 1
+            t0 = time.perf_counter()
+            dev, wmax, change = _fill_in_parts(blocks, eta.size, rows, threads)
+            if blocks.pace:
+                blocks.pace.record(threads, time.perf_counter() - t0)
         else:
             dev, wmax, change = kernels.fill(0, eta.size, *rows, blocks.A11, blocks.E, blocks.vals, blocks.A22)
         kernels.symmetrize(blocks.A22)
@@ -328,15 +335,37 @@ def _cores() -> int:
 
 
 def _parts(n: int, block_size: int) -> int:
-    """The row ranges the fill pass splits the rows into: with many rows, four per core (the
-    threads take the next range as they finish, so that a core busy with another process
-    delays the pass by less), fewer while the blocks' copies, one per range, would outnumber
-    the rows; else one."""
-    cores = _cores() if n >= PARALLEL_ROWS else 1
-    parts = 4 * cores
-    while parts > cores and parts * block_size > n:
-        parts -= cores
-    return parts if cores > 1 and parts * block_size <= n else 1
+    """The row ranges of the fill pass: with many rows, :data:`PARTS`, fewer while the blocks'
+    copies, one per range, would outnumber the rows; else one (the plain pass)."""
+    parts = PARTS if n >= PARALLEL_ROWS else 1
+    while parts > 1 and parts * block_size > n:
+        parts //= 2
+    return parts
+
+
+class _Pace:
+    """Whether one thread or all the cores fill the row ranges faster, from the recent passes'
+    wall times: where another process keeps a core busy, threads sharing it are slower than
+    one. Every :data:`PROBE`-th pass tries the slower way again. Either gives the same sums."""
+
+    PROBE = 16
+
+    def __init__(self):
+        self.cores = _cores()
+        self.seconds: dict[int, float] = {}
+        self.passes = 0
+
+    def threads(self) -> int:
+        self.passes += 1
+        for threads in (self.cores, 1):
+            if threads not in self.seconds:
+                return threads
+        faster, slower = sorted((1, self.cores), key=self.seconds.__getitem__)
+        return slower if self.passes % self.PROBE == 0 else faster
+
+    def record(self, threads: int, seconds: float) -> None:
+        last = self.seconds.get(threads)
+        self.seconds[threads] = seconds if last is None else (last + seconds) / 2
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -361,13 +390,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_executor)
 
 
-def _fill_in_parts(blocks: _Blocks, n: int, rows: tuple) -> tuple[float, float, float]:
+def _fill_in_parts(blocks: _Blocks, n: int, rows: tuple, threads: int) -> tuple[float, float, float]:
     """:func:`kernels.fill` over ``blocks.parts`` consecutive row ranges, on the calling thread
-    and the pool's at once (the kernel runs without the GIL), each range into blocks of its
-    own allocated by the thread that fills it (copies allocated side by side would share
-    cache lines, A22 often being a few numbers, which the threads would pass back and forth
-    at every row); the copies and the sums are then added in the ranges' order: the same to
-    rounding as one pass, and the same from run to run whichever thread fills which range."""
+    and ``threads`` − 1 of the pool's at once (the kernel runs without the GIL), each taking
+    the next range as it finishes one; each range into blocks of its own, allocated by the
+    thread that fills it (copies allocated side by side would share cache lines, A22 often
+    being a few numbers, which the threads would pass back and forth at every row). The copies
+    and the sums are then added in the ranges' order: the same to rounding as one pass, and
+    the same whichever thread fills which range, and on any number of threads."""
     k = blocks.parts
     cuts = [t * n // k for t in range(k + 1)]
     own = (blocks.A11, blocks.E, blocks.vals, blocks.A22)
@@ -384,8 +414,7 @@ def _fill_in_parts(blocks: _Blocks, n: int, rows: tuple) -> tuple[float, float, 
             out = tuple(np.empty_like(a) for a in own)
             results[t] = kernels.fill(cuts[t], cuts[t + 1], *rows, *out), out
 
-    pool = _executor()
-    futures = [pool.submit(work) for _ in range(min(_cores(), k) - 1)]
+    futures = [_executor().submit(work) for _ in range(min(threads, k) - 1)]
     try:
         work()
     finally:
