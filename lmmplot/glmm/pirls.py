@@ -2,7 +2,8 @@
 
 Each iteration fills the blocks of the engine's weighted blocked system with the working
 weights and response of the current linear predictor (the structure is the system's own,
-derived once; the filling is one compiled pass, :mod:`.kernels`), factors it, and solves
+derived once; the filling is one compiled pass, :mod:`.kernels`, by row ranges on all cores
+for many rows), factors it, and solves
 the penalized weighted least-squares problem, for u alone (β given: a system without X) or
 for u and β together; steps are halved while the penalized deviance rises, as lme4's
 pwrssUpdate.
@@ -28,7 +29,7 @@ ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smoo
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
 MAX_HALVINGS = 20
-PARALLEL_ROWS = 50_000  # from this many rows the fill pass goes by row ranges, on all cores
+PARALLEL_ROWS = 50_000  # from this many rows the fill pass goes by row ranges, on all cores (_Pace)
 PARTS = 8  # row ranges, at most (the same on any machine: the sums do not depend on the cores)
 _NONE = np.zeros(0)
 
