@@ -180,22 +180,22 @@ def row_values(family, link, theta, y, wt, eta, base):
 
 
 @njit(cache=True)
-def working_values(family, link, theta, y, pw, eta, base, mu, dr, w, z):
-    """:func:`row_values` for every row into ``mu, dr, w, z``; returns Σ dr.
+def working_values(lo, hi, family, link, theta, y, pw, eta, base, mu, dr, w, z):
+    """:func:`row_values` for rows ``lo`` to ``hi`` − 1 into ``mu, dr, w, z``; returns their Σ dr.
 
     One loop per short path, so that each compiles to straight-line code.
     """
     dev = 0.0
     if family == 0 and link == 0:
-        for i in range(eta.size):
+        for i in range(lo, hi):
             mu[i], dr[i], w[i], z[i] = _binomial_logit_row(y[i], pw[i], eta[i], base[i])
             dev += dr[i]
     elif family == 1 and link == 4:
-        for i in range(eta.size):
+        for i in range(lo, hi):
             mu[i], dr[i], w[i], z[i] = _poisson_log_row(y[i], pw[i], eta[i], base[i])
             dev += dr[i]
     else:
-        for i in range(eta.size):
+        for i in range(lo, hi):
             mu[i], dr[i], w[i], z[i] = _general_row(family, link, theta, y[i], pw[i], eta[i], base[i])
             dev += dr[i]
     return dev
@@ -232,16 +232,11 @@ def _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta):
 
 
 @njit(cache=True)
-def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta, old_w):
-    """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``.
-
-    Given the linear predictor ``old_eta`` and weights ``old_w`` this replaces, returns
-    max_i |Δη_i| old_w_i: η's change weighted by the rows' share of the information (a row
-    whose mean runs to a bound, w → 0, stops counting); else 0.
-    """
+def _predict_rows(lo, hi, base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta, old_w):
+    """:func:`predict` for rows ``lo`` to ``hi`` − 1."""
     change = 0.0
     track = old_eta.size > 0
-    for i in range(R1.shape[0]):
+    for i in range(lo, hi):
         e = base[i] + _linear_row(i, codes, R1, b1, indptr, indices, data, b_rest, X, beta)
         if track:
             change = max(change, abs(e - old_eta[i]) * old_w[i])
@@ -250,37 +245,28 @@ def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, ol
 
 
 @njit(cache=True)
-def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data, pair, X,
-         new_eta, b1, b_rest, beta, old_eta, old_w, mu, dr, w, z, A11, E, vals, A22):
-    """At η: μ, the deviance residuals and the working weights (into ``mu, dr, w``; ``z`` is
-    scratch), and the blocks of the weighted system; returns Σ dr, max w, and η's weighted
-    change (below).
+def predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta, old_w):
+    """η = base + Z₁b₁ + Z_rest b_rest + Xβ into ``eta``.
 
-    With ``new_eta``, η is first computed into ``eta`` by :func:`predict` (base + Z₁b₁ +
-    Z_rest b_rest + Xβ), with its change from ``old_eta`` weighted by ``old_w`` (which may
-    be empty).
-
-    The working weights w = pw μ'²/V(μ) and response z = η − base + (y − μ)/μ' weight the
-    columns [X z] (X may have no columns): A11 (l1 × p1 × p1) and E (l1 × m × p1) per level
-    of the first term, ``vals`` the first term's cross-products with the other terms'
-    nonzeros (row ``pair[k]`` for nonzero k of Z_rest, CSR ``indptr, indices, data``), and
-    A22 the dense block [Z_rest X z]ᵀW[Z_rest X z], both triangles.
+    Given the linear predictor ``old_eta`` and weights ``old_w`` this replaces, returns
+    max_i |Δη_i| old_w_i: η's change weighted by the rows' share of the information (a row
+    whose mean runs to a bound, w → 0, stops counting); else 0.
     """
-    n, p1 = R1.shape
+    return _predict_rows(0, R1.shape[0], base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta,
+                         old_w)
+
+
+@njit(cache=True)
+def _accumulate(lo, hi, w, z, codes, R1, indptr, indices, data, pair, X, A11, E, vals, A22):
+    """Rows ``lo`` to ``hi`` − 1's terms of the blocks (A22's lower triangle only) at weights
+    ``w`` and working response ``z``; returns their largest w."""
+    wmax = 0.0
+    p1 = R1.shape[1]
     px = X.shape[1]
     m = px + 1
     qr = A22.shape[0] - m
-    change = 0.0
-    if new_eta:
-        change = predict(base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta, old_w)
-    dev = working_values(family, link, theta, y, pw, eta, base, mu, dr, w, z)
-    A11[:] = 0.0
-    E[:] = 0.0
-    vals[:] = 0.0
-    A22[:] = 0.0
     row = np.empty(m)
-    wmax = 0.0
-    for i in range(n):
+    for i in range(lo, hi):
         j = codes[i]
         wi = w[i]
         wmax = max(wmax, wi)
@@ -315,9 +301,46 @@ def fill(family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data
             wc = wi * row[c]
             for c2 in range(c + 1):
                 A22[qr + c, qr + c2] += wc * row[c2]
-    for a in range(qr + m):
+    return wmax
+
+
+@njit(cache=True)
+def symmetrize(A):
+    """The upper triangle of A from its lower."""
+    for a in range(A.shape[0]):
         for b in range(a):
-            A22[b, a] = A22[a, b]
+            A[b, a] = A[a, b]
+
+
+@njit(cache=True, nogil=True)
+def fill(lo, hi, family, link, theta, y, pw, eta, base, codes, R1, indptr, indices, data, pair, X,
+         new_eta, b1, b_rest, beta, old_eta, old_w, mu, dr, w, z, A11, E, vals, A22):
+    """At η, for rows ``lo`` to ``hi`` − 1: μ, the deviance residuals and the working weights
+    (into ``mu, dr, w``; ``z`` is scratch), and the rows' blocks of the weighted system;
+    returns their Σ dr, max w, and η's weighted change (below).
+
+    With ``new_eta``, η is first computed into ``eta`` by :func:`predict` (base + Z₁b₁ +
+    Z_rest b_rest + Xβ), with its change from ``old_eta`` weighted by ``old_w`` (which may
+    be empty).
+
+    The working weights w = pw μ'²/V(μ) and response z = η − base + (y − μ)/μ' weight the
+    columns [X z] (X may have no columns): A11 (l1 × p1 × p1) and E (l1 × m × p1) per level
+    of the first term, ``vals`` the first term's cross-products with the other terms'
+    nonzeros (row ``pair[k]`` for nonzero k of Z_rest, CSR ``indptr, indices, data``), and
+    the lower triangle of A22, the dense block [Z_rest X z]ᵀW[Z_rest X z] (:func:`symmetrize`
+    completes it). Without the GIL: threads may fill disjoint row ranges into blocks of
+    their own.
+    """
+    A11[:] = 0.0
+    E[:] = 0.0
+    vals[:] = 0.0
+    A22[:] = 0.0
+    change = 0.0
+    if new_eta:
+        change = _predict_rows(lo, hi, base, codes, R1, b1, indptr, indices, data, b_rest, X, beta, eta, old_eta,
+                               old_w)
+    dev = working_values(lo, hi, family, link, theta, y, pw, eta, base, mu, dr, w, z)
+    wmax = _accumulate(lo, hi, w, z, codes, R1, indptr, indices, data, pair, X, A11, E, vals, A22)
     return dev, wmax, change
 
 

@@ -2,13 +2,18 @@
 
 Each iteration fills the blocks of the engine's weighted blocked system with the working
 weights and response of the current linear predictor (the structure is the system's own,
-derived once; the filling is one compiled pass, :mod:`.kernels`), factors it, and solves
+derived once; the filling is one compiled pass, :mod:`.kernels`, by row ranges on all cores
+for many rows), factors it, and solves
 the penalized weighted least-squares problem, for u alone (β given: a system without X) or
 for u and β together; steps are halved while the penalized deviance rises, as lme4's
 pwrssUpdate.
 """
 from __future__ import annotations
 
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +29,8 @@ ETA_TOL = 1e-10  # ... together with the change of η: the deviance is then smoo
 LME4_TOL = 1e-7  # glmerControl's tolPwrss
 MAX_ITER = 60
 MAX_HALVINGS = 20
+PARALLEL_ROWS = 50_000  # from this many rows the fill pass goes by row ranges, on all cores (_Pace)
+PARTS = 8  # row ranges, at most (the same on any machine: the sums do not depend on the cores)
 _NONE = np.zeros(0)
 
 
@@ -101,6 +108,8 @@ class _Blocks:
         self.E = np.empty((l1, m, p1))
         self.vals = np.empty((npairs, p1))
         self.A22 = np.empty((qr + m, qr + m))
+        self.parts = _parts(system.n, self.A11.size + self.E.size + self.vals.size + self.A22.size)
+        self.pace = _Pace() if self.parts > 1 and _cores() > 1 else None
 
 
 class Pirls:
@@ -155,10 +164,18 @@ class Pirls:
         """
         mu, dr, w = np.empty(eta.size), np.empty(eta.size), np.empty(eta.size)
         predict = b1 is not None
-        dev, wmax, change = kernels.fill(
-            self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base, self.codes, self.R1,
-            self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
-            b_rest, beta, old_eta, old_w, mu, dr, w, self._z, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        rows = (self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, eta, base, self.codes, self.R1,
+                self.indptr, self.indices, self.data, self.pair, X, predict, b1 if predict else self._no_b1,
+                b_rest, beta, old_eta, old_w, mu, dr, w, self._z)
+        if blocks.parts > 1:
+            threads = blocks.pace.threads() if blocks.pace else 1
+            t0 = time.perf_counter()
+            dev, wmax, change = _fill_in_parts(blocks, eta.size, rows, threads)
+            if blocks.pace:
+                blocks.pace.record(threads, time.perf_counter() - t0)
+        else:
+            dev, wmax, change = kernels.fill(0, eta.size, *rows, blocks.A11, blocks.E, blocks.vals, blocks.A22)
+        kernels.symmetrize(blocks.A22)
         return dev, mu, dr, w, wmax, change
 
     def _conditional_blocks_at(self, eta0: np.ndarray, beta: np.ndarray):
@@ -309,6 +326,110 @@ class Pirls:
         mult = kernels.quadrature_sums(self.fam_code, self.link_code, self.nb_theta, self.y, self.pw, m.eta,
                                        step, self.codes, u, sd, devc0, rule.z, rule.w, rule.ldnorm)
         return float(devc0.sum() + 2 * np.log(L).sum() - 2 * np.log(mult).sum())
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _parts(n: int, block_size: int) -> int:
+    """The row ranges of the fill pass: with many rows, :data:`PARTS`, fewer while the blocks'
+    copies, one per range, would outnumber the rows; else one (the plain pass)."""
+    parts = PARTS if n >= PARALLEL_ROWS else 1
+    while parts > 1 and parts * block_size > n:
+        parts //= 2
+    return parts
+
+
+class _Pace:
+    """Whether one thread or all the cores fill the row ranges faster, from the recent passes'
+    wall times: where another process keeps a core busy, threads sharing it are slower than
+    one. Every :data:`PROBE`-th pass tries the slower way again. Either gives the same sums."""
+
+    PROBE = 16
+
+    def __init__(self):
+        self.cores = _cores()
+        self.seconds: dict[int, float] = {}
+        self.passes = 0
+
+    def threads(self) -> int:
+        self.passes += 1
+        for threads in (self.cores, 1):
+            if threads not in self.seconds:
+                return threads
+        faster, slower = sorted((1, self.cores), key=self.seconds.__getitem__)
+        return slower if self.passes % self.PROBE == 0 else faster
+
+    def record(self, threads: int, seconds: float) -> None:
+        last = self.seconds.get(threads)
+        self.seconds[threads] = seconds if last is None else (last + seconds) / 2
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The threads that fill the row ranges after the first (which the caller fills)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(_cores() - 1, 1), thread_name_prefix="lmmplot-pirls")
+        return _pool
+
+
+def _forget_executor() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()  # a forked child has none of the parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
+
+
+def _fill_in_parts(blocks: _Blocks, n: int, rows: tuple, threads: int) -> tuple[float, float, float]:
+    """:func:`kernels.fill` over ``blocks.parts`` consecutive row ranges, on the calling thread
+    and ``threads`` − 1 of the pool's at once (the kernel runs without the GIL), each taking
+    the next range as it finishes one; each range into blocks of its own, allocated by the
+    thread that fills it (copies allocated side by side would share cache lines, A22 often
+    being a few numbers, which the threads would pass back and forth at every row). The copies
+    and the sums are then added in the ranges' order: the same to rounding as one pass, and
+    the same whichever thread fills which range, and on any number of threads."""
+    k = blocks.parts
+    cuts = [t * n // k for t in range(k + 1)]
+    own = (blocks.A11, blocks.E, blocks.vals, blocks.A22)
+    results = [None] * k
+    todo = iter(range(k))
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                t = next(todo, None)
+            if t is None:
+                return
+            out = tuple(np.empty_like(a) for a in own)
+            results[t] = kernels.fill(cuts[t], cuts[t + 1], *rows, *out), out
+
+    futures = [_executor().submit(work) for _ in range(min(threads, k) - 1)]
+    try:
+        work()
+    finally:
+        wait(futures)  # none may still write into the shared rows after this returns
+    for f in futures:
+        f.result()
+    (dev, wmax, change), out = results[0]
+    for a, b in zip(own, out):
+        a[...] = b
+    for (d, wm, ch), out in results[1:]:
+        for a, b in zip(own, out):
+            a += b
+        dev, wmax, change = dev + d, max(wmax, wm), max(change, ch)
+    return dev, wmax, change
 
 
 def _codes(family) -> tuple[int, int, float]:
