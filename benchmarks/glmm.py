@@ -160,8 +160,10 @@ def verdict(target: GlmmTarget, row: dict) -> str:
     if ours is None:
         return f"no (lmmplot {row['lmmplot']['status']})"
     failed = []
-    if target.max_seconds is not None and _cpu(ours) > target.max_seconds:  # CPU: the machine is shared
-        failed.append(f"{_cpu(ours):.1f} s CPU > {target.max_seconds:g} s")
+    # the time goal is elapsed time on these 2-core machines (the fit may use both cores), so it
+    # means something only with nothing else running; the ratio to lme4 compares CPU time
+    if target.max_seconds is not None and ours["median"] > target.max_seconds:
+        failed.append(f"{ours['median']:.1f} s wall > {target.max_seconds:g} s")
     if target.max_mb is not None and row["lmmplot"]["peak_mb"] > target.max_mb:
         failed.append(f"{row['lmmplot']['peak_mb']:.0f} MB > {target.max_mb:g} MB")
     if theirs is None:
