@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from plotnine import (aes, coord_cartesian, facet_wrap, geom_abline, geom_errorbar,
-                      geom_hline, geom_line, geom_point, geom_ribbon, geom_text, ggplot, labs,
-                      scale_colour_manual, scale_linetype_manual, theme, theme_bw)
+from plotnine import (aes, coord_cartesian, facet_wrap, geom_abline, geom_errorbar, geom_hline,
+                      geom_ribbon, geom_text, ggplot, labs, scale_colour_manual, scale_linetype_manual,
+                      theme, theme_bw)
+from plotnine.composition import Beside, Compose, Stack
 from scipy import stats
 
 from ..errors import ArgumentTypeError
 from ..lm import LinearModel
 from ..model import LinearMixedModel
 from ..tidiers import augment
+from .geoms import geom_lines, geom_points
 from .ranef import group_covariances, ranef_frame
 
 CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
@@ -74,7 +76,7 @@ def linearity(res: pd.DataFrame) -> ggplot:
     """Residuals against fitted values, with a smoother and a line at zero."""
     smooth = smooth_frame(res[".fitted"].to_numpy(), res[".resid"].to_numpy())
     plot = (ggplot(res, aes(".fitted", ".resid")) + geom_hline(yintercept=0, linetype="dashed")
-            + geom_point(colour=_POINT, alpha=0.7) + geom_line(aes("x", "y"), smooth, colour=_LINE, size=1)
+            + geom_points(colour=_POINT, alpha=0.7) + geom_lines(aes("x", "y"), smooth, colour=_LINE, size=1)
             + labs(x="Fitted values", y="Residuals"))
     return _titled(plot, "Linearity", "The smoother should be flat and horizontal")
 
@@ -82,8 +84,8 @@ def linearity(res: pd.DataFrame) -> ggplot:
 def homogeneity(res: pd.DataFrame) -> ggplot:
     """√|standardized residuals| against fitted values, with a smoother (scale-location)."""
     smooth = smooth_frame(res[".fitted"].to_numpy(), res[".sqrt.abs.std.resid"].to_numpy())
-    plot = (ggplot(res, aes(".fitted", ".sqrt.abs.std.resid")) + geom_point(colour=_POINT, alpha=0.7)
-            + geom_line(aes("x", "y"), smooth, colour=_LINE, size=1)
+    plot = (ggplot(res, aes(".fitted", ".sqrt.abs.std.resid")) + geom_points(colour=_POINT, alpha=0.7)
+            + geom_lines(aes("x", "y"), smooth, colour=_LINE, size=1)
             + labs(x="Fitted values", y="√|Standardized residuals|"))
     return _titled(plot, "Homogeneity of variance", "The smoother should be flat and horizontal")
 
@@ -107,8 +109,8 @@ def influence(res: pd.DataFrame, p: int) -> ggplot:
     beyond = res[res[".cooksd"] > COOK_LEVELS[0]]
     span = res[".std.resid"].abs().max() * 1.1
     plot = (ggplot(res, aes(".hat", ".std.resid")) + geom_hline(yintercept=0, linetype="dashed", colour="grey")
-            + geom_point(colour=_POINT, alpha=0.7)
-            + geom_line(aes(linetype="level", group="piece"), contours, colour="#c0392b")
+            + geom_points(colour=_POINT, alpha=0.7)
+            + geom_lines(aes(linetype="level", group="piece"), contours, colour="#c0392b")
             + scale_linetype_manual(values=["dashed", "solid"], name="Cook's distance")
             + coord_cartesian(xlim=(0, res[".hat"].max() * 1.05), ylim=(-span, span))
             + labs(x="Leverage (hat value)", y="Standardized residuals"))
@@ -136,7 +138,7 @@ def normality(res: pd.DataFrame, level: float = 0.95) -> ggplot:
     qq = qq_frame(res[".std.resid"].to_numpy(), level)
     plot = (ggplot(qq, aes("theoretical", "sample"))
             + geom_ribbon(aes(ymin="lower", ymax="upper"), fill="grey", alpha=0.4)
-            + geom_abline(intercept=0, slope=1, colour=_LINE, size=1) + geom_point(colour=_POINT, alpha=0.7)
+            + geom_abline(intercept=0, slope=1, colour=_LINE, size=1) + geom_points(colour=_POINT, alpha=0.7)
             + labs(x="Standard normal quantiles", y="Standardized residuals"))
     return _titled(plot, "Normality of residuals", f"Dots should fall along the line, inside the {level:.0%} band")
 
@@ -160,7 +162,7 @@ def ranef_normality(model, level: float = 0.95) -> ggplot:
     plot = (ggplot(frame, aes("quantile", "condval"))
             + geom_abline(aes(intercept=0, slope="slope"), lines, colour=_LINE, size=1)
             + geom_errorbar(aes(ymin="lower", ymax="upper"), colour=_SIM, width=0)
-            + geom_point(colour=_POINT)
+            + geom_points(colour=_POINT)
             + facet_wrap("panel", scales="free_y")
             + labs(x="Standard normal quantiles", y=f"Conditional mode ± {level:.0%} interval"))
     return _titled(plot, "Normality of random effects",
@@ -211,27 +213,33 @@ def ppc(model, nsim: int = 50, seed=None) -> ggplot:
     frame["source"] = pd.Categorical(np.where(observed, "Observed", "Simulated from the fit"),
                                      categories=["Simulated from the fit", "Observed"])
     plot = (ggplot(frame, aes("x", "density", colour="source", group="draw"))
-            + geom_line(frame[~observed], alpha=0.4) + geom_line(frame[observed], size=1.2))
+            + geom_lines(frame[~observed], alpha=0.4) + geom_lines(frame[observed], size=1.2))
     plot = _titled(plot + scale_colour_manual(values={"Observed": _LINE, "Simulated from the fit": _SIM})
                    + labs(x=model.formula.response, y="Density", colour=""),
                    "Posterior predictive check", f"The observed density should look like the {nsim} simulated ones")
     return plot + theme(legend_position="bottom")
 
 
+def _plots(composition):
+    """The ggplots of a plotnine composition, nested ones included."""
+    for item in composition:
+        yield from _plots(item) if isinstance(item, Compose) else (item,)
+
+
 class Diagnostics(dict):
     """The checks by name (each a ggplot), shown together as one composed figure."""
 
     def figure(self, width: float = 12.0, row_height: float = 4.3):
-        """The checks composed two to a row (plotnine's ``|`` and ``/``), ``width`` inches wide."""
+        """The checks composed two to a row (plotnine's ``Beside`` in a ``Stack``), ``width`` inches
+        wide: the checks copied once (``|``, ``/`` and ``&`` copy every plot at each step)."""
         plots = list(self.values())
-        rows = [plots[i] | plots[i + 1] if i + 1 < len(plots) else plots[i]
-                for i in range(0, len(plots), 2)]
-        out = rows[0]
-        for row in rows[1:]:
-            out = out / row
         if len(plots) == 1:
-            return out
-        return out & theme(figure_size=(width, row_height * len(rows)))
+            return plots[0]
+        rows = [Beside(plots[i:i + 2]) if i + 1 < len(plots) else plots[i] for i in range(0, len(plots), 2)]
+        out = rows[0] if len(rows) == 1 else Stack(rows)
+        for plot in _plots(out):
+            plot += theme(figure_size=(width, row_height * len(rows)))  # in place: the composition's copies
+        return out
 
     def draw(self):
         """The composed figure, drawn: a matplotlib Figure."""
