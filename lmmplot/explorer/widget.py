@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import html
 import itertools
 import re
@@ -106,6 +107,7 @@ class Explorer:
                  colour: str | None = None, structure: str = "intercepts + slopes",
                  REML: bool = True, layers=LAYERS, facet: str = "per group",
                  start: LinearMixedModel | None = None):
+        gc.unfreeze()  # earlier explorers' objects (see _drawings_ahead) may be collected again
         self.data = as_pandas(data)
         for role, name in [("response", response), ("x", x), ("group", group), ("colour", colour)]:
             if name is None and role == "colour":
@@ -223,7 +225,8 @@ class Explorer:
 
     def _drawings_ahead(self, model: LinearMixedModel | None, layers: tuple[str, ...], facet: str):
         """Draw the canvases of the other panels setting and of every choice of lines, nearest to
-        ``layers`` and ``facet`` first; yields each canvas drawn."""
+        ``layers`` and ``facet`` first; yields each canvas drawn. Then takes what they hold out
+        of Python's garbage collection (``gc.freeze``), until the next explorer opens."""
         if model is None:
             return
         other = next(name for name in FACETS if name != facet)
@@ -234,6 +237,11 @@ class Explorer:
                     yield self._new_canvas(model, chosen, panels)
                 except Exception:  # the figure's error is shown when a click asks for it
                     return
+        # the canvases hold some hundred thousand objects, which each of Python's full garbage
+        # collections would walk (0.6 s, inside whichever click set it off): collected once
+        # here, in an idle turn, then frozen out of later collections until an explorer opens
+        gc.collect()
+        gc.freeze()
 
     def _render(self, plot, model: LinearMixedModel, layers: tuple[str, ...], facet: str) -> bytes:
         """The PNG of ``plot`` (``_draw(model, layers, facet)``), on a canvas kept if one draws
