@@ -5,6 +5,7 @@ same size), by matplotlib's RMS image comparison at the image tests' tolerance.
 """
 from __future__ import annotations
 
+import gc
 import io
 import struct
 
@@ -159,3 +160,18 @@ def test_explorer_draws_ahead_so_that_no_click_waits_for_a_full_draw(sleep, tmp_
     for lines in [(), ("complete pooling",), ("no pooling", "partial pooling"), LINES]:
         ex.controls["layers"].value = lines
     assert draws() == drawn
+
+
+def test_drawn_canvases_are_kept_out_of_full_garbage_collections_until_an_explorer_opens(sleep):
+    few = sleep[sleep["Subject"].isin([308, 309])].copy()
+    few["Subject"] = few["Subject"].cat.remove_unused_categories()
+    try:
+        ex = lp.explore(few, response="Reaction", x="Days", group="Subject")
+        ex.draw_ahead()
+        assert gc.get_freeze_count() > 10_000  # the canvases' figures: full collections skip them
+        ex.controls["structure"].value = "intercepts"
+        assert gc.get_freeze_count() > 10_000  # a click keeps them frozen
+        lp.explore(few, response="Reaction", x="Days", group="Subject", structure="intercepts")
+        assert gc.get_freeze_count() == 0  # a new explorer: the old one's objects can be freed
+    finally:
+        gc.unfreeze()
