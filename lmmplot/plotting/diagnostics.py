@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from plotnine import (aes, coord_cartesian, facet_wrap, geom_abline, geom_errorbar, geom_hline,
+from plotnine import (aes, coord_cartesian, facet_wrap, geom_abline, geom_hline, geom_linerange,
                       geom_ribbon, geom_text, ggplot, labs, scale_colour_manual, scale_linetype_manual,
                       theme, theme_bw)
 from plotnine.composition import Beside, Compose, Stack
@@ -17,7 +17,7 @@ from ..errors import ArgumentTypeError
 from ..lm import LinearModel
 from ..model import LinearMixedModel
 from ..tidiers import augment
-from .geoms import geom_lines, geom_points
+from .geoms import geom_lines, geom_points, guide_lean_legend
 from .ranef import group_covariances, ranef_frame
 
 CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
@@ -68,26 +68,45 @@ def smooth_frame(x: np.ndarray, y: np.ndarray, span: float = 0.75, n: int = 80) 
     return pd.DataFrame({"x": grid, "y": fit})
 
 
-def _titled(plot: ggplot, title: str, subtitle: str) -> ggplot:
-    return plot + labs(title=title, subtitle=subtitle) + theme_bw()
+class CheckPlot(ggplot):
+    """A ggplot that a composition draws without deep-copying the gridspec it is given.
+
+    plotnine 0.15's ``ggplot.__deepcopy__`` keeps ``gs`` shallow, but a composition sets
+    ``_gridspec``, so the copy each ``draw()`` makes (for ``last_plot``) copied it with every
+    transform of the figure: a quarter of the composed diagnostics' draw.
+    """
+
+    def __deepcopy__(self, memo):
+        gridspec = self.__dict__.get("_gridspec")
+        if gridspec is not None:
+            memo[id(gridspec)] = gridspec
+        return super().__deepcopy__(memo)
+
+
+def _check(data, mapping, parts, title: str, subtitle: str, *after) -> CheckPlot:
+    """One check's plot: ``parts`` (layers, scales, labels) added in place, as ``+`` would copy
+    the plot at each step, then its title and subtitle, ``theme_bw()`` and ``after``."""
+    plot = CheckPlot(data, mapping)
+    plot += [*parts, labs(title=title, subtitle=subtitle), theme_bw(), *after]
+    return plot
 
 
 def linearity(res: pd.DataFrame) -> ggplot:
     """Residuals against fitted values, with a smoother and a line at zero."""
     smooth = smooth_frame(res[".fitted"].to_numpy(), res[".resid"].to_numpy())
-    plot = (ggplot(res, aes(".fitted", ".resid")) + geom_hline(yintercept=0, linetype="dashed")
-            + geom_points(colour=_POINT, alpha=0.7) + geom_lines(aes("x", "y"), smooth, colour=_LINE, size=1)
-            + labs(x="Fitted values", y="Residuals"))
-    return _titled(plot, "Linearity", "The smoother should be flat and horizontal")
+    return _check(res, aes(".fitted", ".resid"),
+                  [geom_hline(yintercept=0, linetype="dashed"), geom_points(colour=_POINT, alpha=0.7),
+                   geom_lines(aes("x", "y"), smooth, colour=_LINE, size=1), labs(x="Fitted values", y="Residuals")],
+                  "Linearity", "The smoother should be flat and horizontal")
 
 
 def homogeneity(res: pd.DataFrame) -> ggplot:
     """√|standardized residuals| against fitted values, with a smoother (scale-location)."""
     smooth = smooth_frame(res[".fitted"].to_numpy(), res[".sqrt.abs.std.resid"].to_numpy())
-    plot = (ggplot(res, aes(".fitted", ".sqrt.abs.std.resid")) + geom_points(colour=_POINT, alpha=0.7)
-            + geom_lines(aes("x", "y"), smooth, colour=_LINE, size=1)
-            + labs(x="Fitted values", y="√|Standardized residuals|"))
-    return _titled(plot, "Homogeneity of variance", "The smoother should be flat and horizontal")
+    return _check(res, aes(".fitted", ".sqrt.abs.std.resid"),
+                  [geom_points(colour=_POINT, alpha=0.7), geom_lines(aes("x", "y"), smooth, colour=_LINE, size=1),
+                   labs(x="Fitted values", y="√|Standardized residuals|")],
+                  "Homogeneity of variance", "The smoother should be flat and horizontal")
 
 
 def cook_contours(hat: np.ndarray, p: int, levels=COOK_LEVELS, n: int = 100) -> pd.DataFrame:
@@ -108,15 +127,14 @@ def influence(res: pd.DataFrame, p: int) -> ggplot:
     contours = cook_contours(res[".hat"].to_numpy(), p)
     beyond = res[res[".cooksd"] > COOK_LEVELS[0]]
     span = res[".std.resid"].abs().max() * 1.1
-    plot = (ggplot(res, aes(".hat", ".std.resid")) + geom_hline(yintercept=0, linetype="dashed", colour="grey")
-            + geom_points(colour=_POINT, alpha=0.7)
-            + geom_lines(aes(linetype="level", group="piece"), contours, colour="#c0392b")
-            + scale_linetype_manual(values=["dashed", "solid"], name="Cook's distance")
-            + coord_cartesian(xlim=(0, res[".hat"].max() * 1.05), ylim=(-span, span))
-            + labs(x="Leverage (hat value)", y="Standardized residuals"))
-    if len(beyond):
-        plot += geom_text(aes(label=".row"), beyond, colour="#c0392b", nudge_x=0.004, ha="left", size=9)
-    return _titled(plot, "Influential observations", "Points should lie inside the contours")
+    labels = [geom_text(aes(label=".row"), beyond, colour="#c0392b", nudge_x=0.004, ha="left", size=9)] if len(beyond) else []
+    return _check(res, aes(".hat", ".std.resid"),
+                  [geom_hline(yintercept=0, linetype="dashed", colour="grey"), geom_points(colour=_POINT, alpha=0.7),
+                   geom_lines(aes(linetype="level", group="piece"), contours, colour="#c0392b"),
+                   scale_linetype_manual(values=["dashed", "solid"], name="Cook's distance", guide=guide_lean_legend()),
+                   coord_cartesian(xlim=(0, res[".hat"].max() * 1.05), ylim=(-span, span)),
+                   labs(x="Leverage (hat value)", y="Standardized residuals"), *labels],
+                  "Influential observations", "Points should lie inside the contours")
 
 
 def qq_frame(values: np.ndarray, level: float = 0.95) -> pd.DataFrame:
@@ -136,11 +154,11 @@ def qq_frame(values: np.ndarray, level: float = 0.95) -> pd.DataFrame:
 def normality(res: pd.DataFrame, level: float = 0.95) -> ggplot:
     """Normal QQ plot of the standardized residuals, the line y = x and a pointwise band."""
     qq = qq_frame(res[".std.resid"].to_numpy(), level)
-    plot = (ggplot(qq, aes("theoretical", "sample"))
-            + geom_ribbon(aes(ymin="lower", ymax="upper"), fill="grey", alpha=0.4)
-            + geom_abline(intercept=0, slope=1, colour=_LINE, size=1) + geom_points(colour=_POINT, alpha=0.7)
-            + labs(x="Standard normal quantiles", y="Standardized residuals"))
-    return _titled(plot, "Normality of residuals", f"Dots should fall along the line, inside the {level:.0%} band")
+    return _check(qq, aes("theoretical", "sample"),
+                  [geom_ribbon(aes(ymin="lower", ymax="upper"), fill="grey", alpha=0.4),
+                   geom_abline(intercept=0, slope=1, colour=_LINE, size=1), geom_points(colour=_POINT, alpha=0.7),
+                   labs(x="Standard normal quantiles", y="Standardized residuals")],
+                  "Normality of residuals", f"Dots should fall along the line, inside the {level:.0%} band")
 
 
 def ranef_lines(model) -> pd.DataFrame:
@@ -159,14 +177,12 @@ def ranef_normality(model, level: float = 0.95) -> ggplot:
     """Normal QQ plot of each term's conditional modes with ±z·condsd bars."""
     frame = ranef_frame(model, level)
     lines = ranef_lines(model).merge(frame[["group", "term", "panel"]].drop_duplicates(), on=["group", "term"])
-    plot = (ggplot(frame, aes("quantile", "condval"))
-            + geom_abline(aes(intercept=0, slope="slope"), lines, colour=_LINE, size=1)
-            + geom_errorbar(aes(ymin="lower", ymax="upper"), colour=_SIM, width=0)
-            + geom_points(colour=_POINT)
-            + facet_wrap("panel", scales="free_y")
-            + labs(x="Standard normal quantiles", y=f"Conditional mode ± {level:.0%} interval"))
-    return _titled(plot, "Normality of random effects",
-                   "Dots should fall along the line: N(0, the modes' model-implied sd)")
+    return _check(frame, aes("quantile", "condval"),
+                  [geom_abline(aes(intercept=0, slope="slope"), lines, colour=_LINE, size=1),
+                   geom_linerange(aes(ymin="lower", ymax="upper"), colour=_SIM), geom_points(colour=_POINT),
+                   facet_wrap("panel", scales="free_y"),
+                   labs(x="Standard normal quantiles", y=f"Conditional mode ± {level:.0%} interval")],
+                  "Normality of random effects", "Dots should fall along the line: N(0, the modes' model-implied sd)")
 
 
 def density_frame(samples: np.ndarray, n: int = 512) -> pd.DataFrame:
@@ -212,12 +228,13 @@ def ppc(model, nsim: int = 50, seed=None) -> ggplot:
     observed = frame["draw"] == nsim
     frame["source"] = pd.Categorical(np.where(observed, "Observed", "Simulated from the fit"),
                                      categories=["Simulated from the fit", "Observed"])
-    plot = (ggplot(frame, aes("x", "density", colour="source", group="draw"))
-            + geom_lines(frame[~observed], alpha=0.4) + geom_lines(frame[observed], size=1.2))
-    plot = _titled(plot + scale_colour_manual(values={"Observed": _LINE, "Simulated from the fit": _SIM})
-                   + labs(x=model.formula.response, y="Density", colour=""),
-                   "Posterior predictive check", f"The observed density should look like the {nsim} simulated ones")
-    return plot + theme(legend_position="bottom")
+    return _check(frame, aes("x", "density", colour="source", group="draw"),
+                  [geom_lines(frame[~observed], alpha=0.4), geom_lines(frame[observed], size=1.2),
+                   scale_colour_manual(values={"Observed": _LINE, "Simulated from the fit": _SIM},
+                                       guide=guide_lean_legend()),
+                   labs(x=model.formula.response, y="Density", colour="")],
+                  "Posterior predictive check", f"The observed density should look like the {nsim} simulated ones",
+                  theme(legend_position="bottom"))
 
 
 def _plots(composition):

@@ -10,10 +10,13 @@ does not theme every panel's axes a second time.
 """
 from __future__ import annotations
 
+from warnings import warn
+
 import numpy as np
 import pandas as pd
 from plotnine import coord_cartesian, geom_line, geom_point, guide_legend, stat_identity
 from plotnine._utils import SIZE_FACTOR, remove_missing, to_rgba
+from plotnine.exceptions import PlotnineWarning
 from plotnine.scales.scale_shape import FILLED_SHAPES
 
 _STYLE = ("color", "size", "linetype", "alpha")  # what a line may not vary along itself
@@ -40,6 +43,18 @@ class geom_lines(geom_line):
     """
 
     DEFAULT_PARAMS = {**geom_line.DEFAULT_PARAMS, "stat": stat_frame}
+
+    def handle_na(self, data):
+        """As geom_path: drop the rows before each aesthetic's first value and after its last
+        (missing values inside a line break it); one pass over numpy, not a Python loop a row."""
+        keep = np.ones(len(data), bool)
+        for missing in data[["x", "y", "size", "color", "linetype"]].isna().to_numpy().T:
+            present = np.flatnonzero(~missing)
+            first, last = (present[0], present[-1] + 1) if len(present) else (1, len(data) - 1)
+            keep[:first] = keep[last:] = False
+        if not keep.all() and not self.params["na_rm"]:
+            warn(f"geom_path: Removed {len(data) - keep.sum()} rows containing missing values.", PlotnineWarning)
+        return data[keep].reset_index(drop=True)
 
     def draw_layer(self, data, layout, coord):
         from matplotlib.lines import Line2D
