@@ -53,10 +53,9 @@ def diagnostics_data(model):
     diagnostics.smooth_frame(res[".fitted"].to_numpy(), res[".sqrt.abs.std.resid"].to_numpy())
     diagnostics.cook_contours(res[".hat"].to_numpy(), model.n_fixed)
     diagnostics.qq_frame(res[".std.resid"].to_numpy())
-    ranef.ranef_frame(model)
-    diagnostics.ranef_lines(model)
+    diagnostics.ranef_lines(model, ranef.ranef_frame(model))
     sims = model.simulate(50, seed=1).to_numpy().T
-    diagnostics.density_frame(np.vstack([sims, model.fixed.y]))
+    diagnostics.density_frame(np.vstack([sims, model.fixed.y]), n=256)
 
 
 def figures(model):

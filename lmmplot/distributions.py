@@ -1,4 +1,4 @@
-"""Tail probabilities and quantiles of the t, F, χ² and normal distributions.
+"""Tail probabilities and quantiles of the t, F, χ², normal and beta distributions.
 
 These are the scipy.special functions that scipy.stats' distributions evaluate, called
 directly: importing scipy.stats takes about a second, scipy.special a few milliseconds.
@@ -36,3 +36,8 @@ def norm_ppf(q):
 def norm_sf(x):
     """P(Z > x) for the standard normal."""
     return special.ndtr(-x)
+
+
+def beta_ppf(q, a, b):
+    """The ``q`` quantile of the Beta(``a``, ``b``) distribution."""
+    return special.betaincinv(a, b, q)

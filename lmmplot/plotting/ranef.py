@@ -27,16 +27,16 @@ def ranef_frame(model, level: float = 0.95) -> pd.DataFrame:
     keys = []
     ranef = model.ranef(condVar=True)
     for group, modes in ranef.items():
-        sds = modes.attrs["condsd"]
+        all_values, all_sds = modes.to_numpy(float), modes.attrs["condsd"][list(modes.columns)].to_numpy(float)
         levels = modes.index.to_numpy()
-        order = levels[np.argsort(modes.iloc[:, 0].to_numpy(), kind="stable")]
-        for term in modes.columns:
-            values = modes[term].to_numpy()
+        order = levels[np.argsort(all_values[:, 0], kind="stable")]
+        for j, term in enumerate(modes.columns):
+            values = all_values[:, j]
             n = len(values)
             ranks = np.empty(n)  # ordinal ranks: ties in the order the levels come
             ranks[np.argsort(values, kind="stable")] = np.arange(1, n + 1)
             for name, part in (("group", [group] * n), ("term", [term] * n), ("level", levels),
-                               ("condval", values), ("condsd", sds[term].to_numpy()),
+                               ("condval", values), ("condsd", all_sds[:, j]),
                                ("quantile", norm_ppf((ranks - 0.5) / n))):
                 columns[name].append(part)
         keys += [f"{group}{_SEP}{lev}" for lev in order]

@@ -9,6 +9,7 @@ from scipy import stats
 import lmmplot as lp
 from lmmplot.errors import ArgumentTypeError
 from lmmplot.plotting import diagnostics as D
+from lmmplot.plotting.ranef import ranef_frame
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -85,11 +86,21 @@ def test_ppc_draws_the_observed_and_simulated(checks, sleep_slope):
 
 
 def test_ranef_lines_are_the_modes_model_sd(checks, sleep_slope):
-    lines = D.ranef_lines(sleep_slope).set_index("term")["slope"]
+    lines = D.ranef_lines(sleep_slope, ranef_frame(sleep_slope)).set_index("term")["slope"]
     cov = sleep_slope.VarCorr().blocks[0].cov
     sd = sleep_slope.ranef(condVar=True)["Subject"].attrs["condsd"]
     for k, term in enumerate(["(Intercept)", "Days"]):
         assert lines[term] == pytest.approx(np.sqrt(cov[k, k] - np.mean(sd[term] ** 2)))
+
+
+def test_ranef_lines_one_per_factor_of_a_crossed_model():
+    model = lp.lmer("outcome ~ treatment + (1|doctor) + (1|hospital)", lp.load_dataset("health"))
+    lines = D.ranef_lines(model, ranef_frame(model))
+    assert list(lines["panel"]) == ["doctor: (Intercept)", "hospital: (Intercept)"]
+    variances = {block.group: block.cov[0, 0] for block in model.VarCorr().blocks}
+    for group, slope in zip(lines["group"], lines["slope"]):
+        condsd = model.ranef(condVar=True)[group].attrs["condsd"]["(Intercept)"]
+        assert slope == pytest.approx(np.sqrt(max(variances[group] - np.mean(condsd**2), 0)))
 
 
 def test_lm_and_bad_input(sleepstudy):
