@@ -9,8 +9,9 @@ what the figure costs, less the waiting on a busy machine). Targets: layer data 
 < 1.5 s. The first row, ``floor``, is plotnine's own cost of the sleepstudy facets, the data
 alone (``ggplot(sleep, aes("Days", "Reaction")) + geom_point() + facet_wrap("Subject", nrow=3)``):
 what the 18-panel figures cost before any line is drawn; ``floor + theme_bw()`` the same in the
-chapter's theme, which every chapter figure adds. The load average is printed first;
-run nothing else heavy at the same time (the machine has 2 cores).
+chapter's theme, which every chapter figure adds. The last column counts Python's full garbage
+collections inside the timed draws and their seconds (each walks every object of the process).
+The load average is printed first; run nothing else heavy at the same time (2 cores).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from plotnine import aes, facet_wrap, geom_point, ggplot, options, theme_bw  # noqa: E402
 
 import lmmplot as lp  # noqa: E402
-from measure import median_time  # noqa: E402
+from measure import full_collections, median_time  # noqa: E402
 from lmmplot import chapter  # noqa: E402
 
 
@@ -50,14 +51,15 @@ def main() -> None:
     for build in builders.values():  # first calls import and compile what they need
         plt.close(build().draw())
     print("load average before: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
-    print("| figure | layer data, wall (ms) | cpu (ms) | draw, wall (s) | cpu (s) |\n"
-          "| --- | ---: | ---: | ---: | ---: |")
+    print("| figure | layer data, wall (ms) | cpu (ms) | draw, wall (s) | cpu (s) | full GCs in the draws: s |\n"
+          "| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, build in builders.items():
         data = median_time(build, args.repeat)
         plots = iter([build() for _ in range(args.repeat)])  # draw() changes a plot: a new one each time
-        draw = median_time(lambda: plt.close(next(plots).draw()), args.repeat)
-        print(f"| {name} | {1000 * data[0]:.1f} | {1000 * data[1]:.1f} | {draw[0]:.2f} | {draw[1]:.2f} |",
-              flush=True)
+        with full_collections() as seen:
+            draw = median_time(lambda: plt.close(next(plots).draw()), args.repeat)
+        print(f"| {name} | {1000 * data[0]:.1f} | {1000 * data[1]:.1f} | {draw[0]:.2f} | {draw[1]:.2f} | "
+              f"{len(seen)}: {sum(seen):.2f} |", flush=True)
     print("\nload average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 

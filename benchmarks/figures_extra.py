@@ -9,8 +9,10 @@ call that returns the ggplot (data plus plotnine's layer copies), ``draw`` ``ggp
 composed figure (``Diagnostics.draw()``), and the row ``plot_diagnostics (slowest check)`` the
 slowest single check's draw. Each number is the median of ``--repeat`` runs after one warm-up,
 as CPU time (``process_time``: what the figure costs, less the waiting on a busy machine) and
-wall time; targets: data under 20 ms, draw under 1.5 s. The load average is printed first and
-last; run nothing else heavy at the same time (the machine has 2 cores).
+wall time; targets: data under 20 ms, draw under 1.5 s. The last column counts Python's full
+garbage collections inside the timed draws and their seconds: each walks every object of the
+process (0.3-0.6 s here), and falls in whichever draw sets it off. The load average is printed
+first and last; run nothing else heavy at the same time (the machine has 2 cores).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import numpy as np  # noqa: E402
 from plotnine import options  # noqa: E402
 
 import lmmplot as lp  # noqa: E402
-from measure import median_time  # noqa: E402
+from measure import full_collections, median_time  # noqa: E402
 from lmmplot.plotting import coef, diagnostics, ranef, shrinkage  # noqa: E402
 
 MODELS = {
@@ -41,10 +43,14 @@ MODELS = {
 }
 
 
-def draw_time(make, repeat: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of ``make().draw()``, each on a new figure (draw changes it)."""
+def draw_time(make, repeat: int) -> tuple[float, float, str]:
+    """Median wall and CPU seconds of ``make().draw()``, each on a new figure (draw changes it),
+    and the full garbage collections that fell inside the timed draws ("count: seconds")."""
     plots = iter([make() for _ in range(repeat + 1)])
-    return median_time(lambda: plt.close(next(plots).draw()), repeat, warmup=True)
+    plt.close(next(plots).draw())
+    with full_collections() as seen:
+        wall, cpu = median_time(lambda: plt.close(next(plots).draw()), repeat)
+    return wall, cpu, f"{len(seen)}: {sum(seen):.2f}"
 
 
 def diagnostics_data(model):
@@ -79,8 +85,8 @@ def main() -> None:
     options.figure_size = (640 / 72, 480 / 72)
     options.dpi = 72
     print("load average before: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
-    print("| model | figure | data, cpu (ms) | build, cpu (ms) | draw, wall (s) | draw, cpu (s) |\n"
-          "| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| model | figure | data, cpu (ms) | build, cpu (ms) | draw, wall (s) | draw, cpu (s) | full GCs in the draws: s |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (data, formula) in MODELS.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -89,12 +95,12 @@ def main() -> None:
             d = median_time(data_fn, args.repeat, warmup=True)[1]
             b = median_time(make, args.repeat, warmup=True)[1]
             w = draw_time(make, args.repeat)
-            print(f"| {name} | {fig} | {1000 * d:.1f} | {1000 * b:.1f} | {w[0]:.2f} | {w[1]:.2f} |", flush=True)
+            print(f"| {name} | {fig} | {1000 * d:.1f} | {1000 * b:.1f} | {w[0]:.2f} | {w[1]:.2f} | {w[2]} |", flush=True)
         checks = lp.plot_diagnostics(model, seed=1)
         slowest = max(((draw_time(lambda c=c: lp.plot_diagnostics(model, checks=[c], seed=1)[c], args.repeat), c)
                        for c in checks), key=lambda timed: timed[0][1])
         print(f"| {name} | plot_diagnostics (slowest check: {slowest[1]}) | | | {slowest[0][0]:.2f} | "
-              f"{slowest[0][1]:.2f} |", flush=True)
+              f"{slowest[0][1]:.2f} | {slowest[0][2]} |", flush=True)
     print("\nload average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 

@@ -7,6 +7,8 @@ resource usage, so peaks of different targets never mix. A child that resets its
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import math
 import os
@@ -125,3 +127,24 @@ def median_time(func, repeat: int, warmup: bool = False) -> tuple[float, float]:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return statistics.median(walls), statistics.median(cpus)
+
+
+@contextlib.contextmanager
+def full_collections():
+    """Count Python's full (generation 2) garbage collections inside the block and their
+    seconds: yields a list that ends up holding each one's duration."""
+    seen: list[float] = []
+    started = [0.0]
+
+    def callback(phase, info):
+        if info["generation"] == 2:
+            if phase == "start":
+                started[0] = time.perf_counter()
+            else:
+                seen.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(callback)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(callback)
