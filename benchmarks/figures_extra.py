@@ -85,8 +85,8 @@ def main() -> None:
     options.figure_size = (640 / 72, 480 / 72)
     options.dpi = 72
     print("load average before: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
-    print("| model | figure | data, cpu (ms) | build, cpu (ms) | draw, wall (s) | draw, cpu (s) | full GCs in the draws: s |\n"
-          "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| model | figure | data, cpu (ms) | build, cpu (ms) | draw, wall (s) | draw, cpu (s) "
+          "| full GCs in the draws: s |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (data, formula) in MODELS.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -95,7 +95,8 @@ def main() -> None:
             d = median_time(data_fn, args.repeat, warmup=True)[1]
             b = median_time(make, args.repeat, warmup=True)[1]
             w = draw_time(make, args.repeat)
-            print(f"| {name} | {fig} | {1000 * d:.1f} | {1000 * b:.1f} | {w[0]:.2f} | {w[1]:.2f} | {w[2]} |", flush=True)
+            print(f"| {name} | {fig} | {1000 * d:.1f} | {1000 * b:.1f} | {w[0]:.2f} | {w[1]:.2f} | {w[2]} |",
+                  flush=True)
         checks = lp.plot_diagnostics(model, seed=1)
         slowest = max(((draw_time(lambda c=c: lp.plot_diagnostics(model, checks=[c], seed=1)[c], args.repeat), c)
                        for c in checks), key=lambda timed: timed[0][1])

@@ -73,7 +73,7 @@ class CheckPlot(ggplot):
 
     plotnine 0.15's ``ggplot.__deepcopy__`` keeps ``gs`` shallow, but a composition sets
     ``_gridspec``, so the copy each ``draw()`` makes (for ``last_plot``) copied it with every
-    transform of the figure: a quarter of the composed diagnostics' draw.
+    transform of the figure (about a tenth of the composed diagnostics' draw).
     """
 
     def __deepcopy__(self, memo):
@@ -127,7 +127,9 @@ def influence(res: pd.DataFrame, p: int) -> ggplot:
     contours = cook_contours(res[".hat"].to_numpy(), p)
     beyond = res[res[".cooksd"] > COOK_LEVELS[0]]
     span = res[".std.resid"].abs().max() * 1.1
-    labels = [geom_text(aes(label=".row"), beyond, colour="#c0392b", nudge_x=0.004, ha="left", size=9)] if len(beyond) else []
+    labels = []
+    if len(beyond):
+        labels.append(geom_text(aes(label=".row"), beyond, colour="#c0392b", nudge_x=0.004, ha="left", size=9))
     return _check(res, aes(".hat", ".std.resid"),
                   [geom_hline(yintercept=0, linetype="dashed", colour="grey"), geom_points(colour=_POINT, alpha=0.7),
                    geom_lines(aes(linetype="level", group="piece"), contours, colour="#c0392b"),
