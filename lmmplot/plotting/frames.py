@@ -142,9 +142,32 @@ def _line_columns(r: Roles, x: str, columns: tuple[str, ...]) -> tuple[list[str]
     return keys, [c for c in r.numeric if c != x]
 
 
+def stacked_grids(grids: list[pd.DataFrame]) -> pd.DataFrame:
+    """The grids one above the other, as ``pd.concat(grids, ignore_index=True)``: grids of the
+    same columns, column by column (a categorical's codes, a number's values), a tenth of its time."""
+    if len(grids) == 1:
+        return grids[0]
+    columns = list(grids[0].columns)
+    if any(set(g.columns) != set(columns) for g in grids):
+        return pd.concat(grids, ignore_index=True)
+    out = {}
+    for c in columns:
+        parts = [g[c] for g in grids]
+        dtype = parts[0].dtype
+        if any(p.dtype != dtype for p in parts):
+            out[c] = pd.concat(parts, ignore_index=True)
+        elif isinstance(dtype, pd.CategoricalDtype):
+            out[c] = pd.Categorical.from_codes(np.concatenate([p.cat.codes.to_numpy() for p in parts]), dtype=dtype)
+        elif dtype.kind in "biuf":
+            out[c] = np.concatenate([p.to_numpy() for p in parts])
+        else:
+            out[c] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(out)
+
+
 def _predicted(grids: list[pd.DataFrame], predict) -> list[pd.DataFrame]:
     """Each grid with ``.fitted`` from one call of ``predict`` on all of them stacked."""
-    stacked = grids[0] if len(grids) == 1 else pd.concat(grids, ignore_index=True)
+    stacked = stacked_grids(grids)
     values = np.asarray(predict(stacked), float)
     bounds = np.cumsum([0] + [len(g) for g in grids])
     for grid, start, stop in zip(grids, bounds[:-1], bounds[1:]):
@@ -217,7 +240,7 @@ def no_pooling_frames(model, xs, groups, n: int = 50, r: Roles | None = None) ->
     for group in groups:
         columns = group_columns(model, group, r)
         grids = [line_grid(model.frame, x, *_line_columns(r, x, columns), n) for x in xs]
-        stacked = grids[0] if len(grids) == 1 else pd.concat(grids, ignore_index=True)
+        stacked = stacked_grids(grids)
         values = _pooled(model, stacked, model.model_matrix(stacked).to_numpy(float), columns)
         bounds = np.cumsum([0] + [len(g) for g in grids])
         for x, grid, start, stop in zip(xs, grids, bounds[:-1], bounds[1:]):
@@ -305,7 +328,7 @@ def population_frames(model, xs, n: int = 50, interval: str | None = None, level
             lo, hi = float(data[x].min()), float(data[x].max())
             grid[x] = np.tile(np.linspace(lo, hi, n), grid[LINE].nunique())
         grids.append(grid)
-    stacked = grids[0] if len(grids) == 1 else pd.concat(grids, ignore_index=True)
+    stacked = stacked_grids(grids)
     X = model.model_matrix(stacked).to_numpy()
     eta = X @ model.fixef().to_numpy()
     columns = {FITTED: model.family.linkinv(eta) if generalized else eta}

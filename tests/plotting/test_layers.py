@@ -223,3 +223,17 @@ def test_bad_input_says_what_is_wrong(fits, sleep, dragons):
         lp.geom_population(model, interval="credible")
     with pytest.raises(ArgumentTypeError, match="expected a model fitted by lmmplot"):
         lp.geom_fitted(sleep)
+
+
+def test_stacked_grids_are_pd_concats():
+    from lmmplot.plotting.frames import _line_columns, line_grid, roles, stacked_grids
+
+    model = lp.lmer("intelligence ~ wingspan * scales + (1|mountain)", lp.load_dataset("dragons"))
+    r = roles(model)
+    grids = [line_grid(model.frame, x, *_line_columns(r, x, ("mountain",)), 5) for x in ("wingspan", "scales")]
+    pd.testing.assert_frame_equal(stacked_grids(grids), pd.concat(grids, ignore_index=True))
+    odd = [pd.DataFrame({"g": pd.Categorical(["a", "b"]), "s": ["x", "y"], "n": [1, 2]}),
+           pd.DataFrame({"g": pd.Categorical(["c"]), "s": ["z"], "n": [3.5]})]  # other levels, other dtype
+    pd.testing.assert_frame_equal(stacked_grids(odd), pd.concat(odd, ignore_index=True))
+    pd.testing.assert_frame_equal(stacked_grids(odd[:1] + [odd[0].rename(columns={"n": "m"})]),
+                                  pd.concat(odd[:1] + [odd[0].rename(columns={"n": "m"})], ignore_index=True))
