@@ -122,3 +122,11 @@ def test_composed_figure(checks):
 @pytest.mark.parametrize("name", D.CHECKS)
 def test_images(checks, name, figure_matches):
     assert figure_matches(checks[name], f"diagnostics_{name}")
+
+
+def test_ranef_lines_of_uncorrelated_terms(sleepstudy):
+    model = lp.lmer("Reaction ~ Days + (1 + Days || Subject)", sleepstudy)
+    lines = D.ranef_lines(model, ranef_frame(model)).set_index("term")["slope"]
+    condsd = model.ranef(condVar=True)["Subject"].attrs["condsd"]
+    for term, block in zip(["(Intercept)", "Days"], model.VarCorr().blocks):  # one block per term
+        assert lines[term] == pytest.approx(np.sqrt(block.cov[0, 0] - np.mean(condsd[term] ** 2)))
