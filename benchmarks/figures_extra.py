@@ -28,7 +28,6 @@ matplotlib.use("Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 from plotnine import options  # noqa: E402
 
 import lmmplot as lp  # noqa: E402
@@ -60,8 +59,7 @@ def diagnostics_data(model):
     diagnostics.cook_contours(res[".hat"].to_numpy(), model.n_fixed)
     diagnostics.qq_frame(res[".std.resid"].to_numpy())
     diagnostics.ranef_lines(model, ranef.ranef_frame(model))
-    sims = model.simulate(50, seed=1).to_numpy().T
-    diagnostics.density_frame(np.vstack([sims, model.fixed.y]), n=256)
+    diagnostics.ppc_frame(model, 50, seed=1)
 
 
 def figures(model):

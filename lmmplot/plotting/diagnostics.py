@@ -18,7 +18,7 @@ from ..lm import LinearModel
 from ..model import LinearMixedModel
 from ..tidiers import augment
 from .geoms import geom_lines, geom_points, guide_lean_legend
-from .ranef import ranef_frame
+from .ranef import group_covariances, ranef_frame
 
 CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
 COOK_LEVELS = (0.5, 1.0)
@@ -166,8 +166,8 @@ def normality(res: pd.DataFrame, level: float = 0.95) -> ggplot:
 def ranef_lines(model, frame: pd.DataFrame) -> pd.DataFrame:
     """Each panel of ``frame`` (``ranef_frame(model)``) with its group, term and the modes'
     model-implied sd √(σ_b² − mean condsd²) (Var b = Var b̂ + E condvar)."""
-    variance = {(term.group, effect): block.cov[k, k]
-                for term, block in zip(model.terms, model.VarCorr().blocks) for k, effect in enumerate(block.effects)}
+    variance = {(group, term): v for group, cov in group_covariances(model).items()
+                for term, v in zip(cov.index, np.diag(cov.to_numpy()))}
     panel = frame["panel"].cat.codes.to_numpy()
     first = np.unique(panel, return_index=True)[1]  # each panel's first row, in the panels' order
     mean_condvar = np.bincount(panel, frame["condsd"].to_numpy() ** 2) / np.bincount(panel)
@@ -224,14 +224,21 @@ def _gaussian_smooth(rows: np.ndarray, sigma: np.ndarray, truncate: float = 5.0)
     return np.maximum(out, 0.0)  # the FFT's rounding leaves tiny negatives where the counts are zero
 
 
-def ppc(model, nsim: int = 50, seed=None) -> ggplot:
-    """The observed response's density over the densities of ``model.simulate(nsim)`` responses,
-    each on 256 points (R's density() takes 512: half draws the same curves in half the time)."""
+def ppc_frame(model, nsim: int = 50, seed=None) -> pd.DataFrame:
+    """:func:`density_frame` of ``model.simulate(nsim)``'s responses (draws 0 … nsim − 1) and of
+    the observed one (draw ``nsim``), with ``source`` naming which; each on 256 points (R's
+    density() takes 512: half draws the same curves in half the time)."""
     sims = model.simulate(nsim=nsim, seed=seed).to_numpy().T
     frame = density_frame(np.vstack([sims, model.fixed.y]), n=256)
+    frame["source"] = pd.Categorical.from_codes((frame["draw"].to_numpy() == nsim).astype(np.int8),
+                                                categories=["Simulated from the fit", "Observed"])
+    return frame
+
+
+def ppc(model, nsim: int = 50, seed=None) -> ggplot:
+    """The observed response's density over the densities of ``model.simulate(nsim)`` responses."""
+    frame = ppc_frame(model, nsim, seed)
     observed = frame["draw"] == nsim
-    frame["source"] = pd.Categorical(np.where(observed, "Observed", "Simulated from the fit"),
-                                     categories=["Simulated from the fit", "Observed"])
     return _check(frame, aes("x", "density", colour="source", group="draw"),
                   [geom_lines(frame[~observed], alpha=0.4), geom_lines(frame[observed], size=1.2),
                    scale_colour_manual(values={"Observed": _LINE, "Simulated from the fit": _SIM},
