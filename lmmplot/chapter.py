@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from plotnine import (aes, facet_wrap, geom_boxplot, ggplot, labs, position_dodge,
+from plotnine import (aes, facet_wrap, geom_boxplot, labs, position_dodge,
                       theme_bw)
 
 from .datasets import load_dataset
 from .lm import lm
 from .model import lmer
-from .plotting.geoms import geom_points
+from .plotting.geoms import geom_points, ggplot_of
 from .plotting.layers import geom_fitted, geom_no_pooling, geom_population
 
 # R's colour names, as R defines them
@@ -76,16 +76,8 @@ def figure(name: str, fits: dict | None = None):
     return plot
 
 
-def _plot(data, mapping, *parts):
-    """``ggplot(data, mapping) + parts[0] + parts[1] ...``, the parts added in place (plotnine's
-    ``+`` copies the whole plot, its theme most, for each part); ``None`` parts are skipped."""
-    plot = ggplot(data, mapping)
-    plot += [part for part in parts if part is not None]
-    return plot
-
-
 def _sleep(fits, facets: bool, *layers):
-    return _plot(fits["sleepstudy"], aes("Days", "Reaction"), facet_wrap("Subject", nrow=3) if facets else None,
+    return ggplot_of(fits["sleepstudy"], aes("Days", "Reaction"), facet_wrap("Subject", nrow=3) if facets else None,
                  geom_points(), *layers)
 
 
@@ -139,26 +131,26 @@ def shrinkage_comparison(fits):
 @_figure("plot_irrigation_by_variety-1")
 def irrigation_by_variety(fits):
     """Yield by irrigation method, coloured by variety."""
-    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="variety"), geom_points())
+    return ggplot_of(fits["irrigation"], aes("irrigation", "yield", colour="variety"), geom_points())
 
 
 @_figure("plot_irrigation_by_field-1")
 def irrigation_by_field(fits):
     """Yield by irrigation method, coloured by field: the points pair up by field."""
-    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="field"), geom_points())
+    return ggplot_of(fits["irrigation"], aes("irrigation", "yield", colour="field"), geom_points())
 
 
 @_figure("plot_irrigation_model_points-1")
 def irrigation_model_points(fits):
     """The observations, dodged by variety."""
-    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="variety"),
+    return ggplot_of(fits["irrigation"], aes("irrigation", "yield", colour="variety"),
                  geom_points(position=position_dodge(width=0.5)))
 
 
 @_figure("plot_irrigation_observed_predicted-1")
 def irrigation_observed_predicted(fits):
     """Observed yields (circles) and the model's predictions with each field's effect (triangles)."""
-    return _plot(fits["irrigation"], aes("irrigation", "yield", colour="variety"),
+    return ggplot_of(fits["irrigation"], aes("irrigation", "yield", colour="variety"),
                  geom_points(aes(shape='"observed"'), size=3),
                  geom_fitted(fits["lme_yield"], label="predicted", dodge=0, size=3), labs(shape="shape"))
 
@@ -172,8 +164,8 @@ def dragons_wingspan_scales(fits, facets: bool = False):
     def panels():
         return facet_wrap("mountain") if facets else None
 
-    return [_plot(dragons, aes("wingspan", "intelligence", colour="scales"), panels(), geom_points()),
-            _plot(dragons, aes("scales", "intelligence"), panels(), geom_boxplot())]
+    return [ggplot_of(dragons, aes("wingspan", "intelligence", colour="scales"), panels(), geom_points()),
+            ggplot_of(dragons, aes("scales", "intelligence"), panels(), geom_boxplot())]
 
 
 @_figure("plot_dragons_by_mountain-1", "plot_dragons_by_mountain-2")
@@ -185,14 +177,14 @@ def dragons_by_mountain(fits):
 @_figure("plot_dragons_mixed_model_facets-1")
 def dragons_mixed_model_facets(fits):
     """Per mountain range: the data and the model's line for each scales colour."""
-    return _plot(fits["dragons"], aes("wingspan", "intelligence", colour="scales"), facet_wrap("mountain"),
+    return ggplot_of(fits["dragons"], aes("wingspan", "intelligence", colour="scales"), facet_wrap("mountain"),
                  geom_points(), geom_fitted(fits["lme_dragons"]))
 
 
 @_figure("plot_dragons_mixed_model_global-1")
 def dragons_mixed_model_global(fits):
     """Every mountain's lines in one panel (linetype = scales) with the global least-squares line (black)."""
-    return _plot(fits["dragons"], aes("wingspan", "intelligence", colour="mountain"), geom_points(),
+    return ggplot_of(fits["dragons"], aes("wingspan", "intelligence", colour="mountain"), geom_points(),
                  geom_fitted(fits["lme_dragons"], mapping=aes(linetype="scales")),
                  geom_fitted(fits["lm_dragons"], colour="black", size=1))
 

@@ -17,7 +17,7 @@ from ..errors import ArgumentTypeError
 from ..lm import LinearModel
 from ..model import LinearMixedModel
 from ..tidiers import augment
-from .geoms import geom_lines, geom_points, guide_lean_legend
+from .geoms import geom_lines, geom_points, ggplot_of, guide_lean_legend
 from .ranef import group_covariances, ranef_frame
 
 CHECKS = ("linearity", "homogeneity", "influence", "normality", "ranef", "ppc")
@@ -84,11 +84,9 @@ class CheckPlot(ggplot):
 
 
 def _check(data, mapping, parts, title: str, subtitle: str, *after) -> CheckPlot:
-    """One check's plot: ``parts`` (layers, scales, labels) added in place, as ``+`` would copy
-    the plot at each step, then its title and subtitle, ``theme_bw()`` and ``after``."""
-    plot = CheckPlot(data, mapping)
-    plot += [*parts, labs(title=title, subtitle=subtitle), theme_bw(), *after]
-    return plot
+    """One check's plot: ``parts`` (layers, scales, labels), its title and subtitle, ``theme_bw()``
+    and ``after``, added in place."""
+    return ggplot_of(data, mapping, *parts, labs(title=title, subtitle=subtitle), theme_bw(), *after, cls=CheckPlot)
 
 
 def linearity(res: pd.DataFrame) -> ggplot:

@@ -6,7 +6,8 @@ layers that is most of ``ggplot.draw()``. :class:`geom_lines` draws the same Lin
 per line with its own colour, width, linetype and alpha, from numpy arrays; its stat,
 :class:`stat_frame`, passes the frame through whole. :class:`geom_points` draws geom_point's
 scatter per panel likewise. :class:`guide_lean_legend` is a legend that
-does not theme every panel's axes a second time.
+does not theme every panel's axes a second time, and :func:`ggplot_of` a plot built without a
+copy per part.
 """
 from __future__ import annotations
 
@@ -14,13 +15,21 @@ from warnings import warn
 
 import numpy as np
 import pandas as pd
-from plotnine import coord_cartesian, geom_line, geom_point, guide_legend, stat_identity
+from plotnine import coord_cartesian, geom_line, geom_point, ggplot, guide_legend, stat_identity
 from plotnine._utils import SIZE_FACTOR, remove_missing, to_rgba
 from plotnine.exceptions import PlotnineWarning
 from plotnine.scales.scale_shape import FILLED_SHAPES
 
 _STYLE = ("color", "size", "linetype", "alpha")  # what a line may not vary along itself
 _MPL = {"square": "projecting", "mitre": "miter"}  # R's line end and join names in matplotlib's
+
+
+def ggplot_of(data, mapping, *parts, cls=ggplot):
+    """``cls(data, mapping) + parts[0] + parts[1] ...``, the parts added in place (plotnine's
+    ``+`` copies the whole plot, its theme most, for each part); ``None`` parts are skipped."""
+    plot = cls(data, mapping)
+    plot += [part for part in parts if part is not None]
+    return plot
 
 
 class stat_frame(stat_identity):
